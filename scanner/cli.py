@@ -1,0 +1,248 @@
+"""Command line: ``scanner scan | plugins | config``.
+
+Kept free of heavy imports: argparse builds the help, and each command imports what it needs, so
+``scanner --help`` never loads a platform SDK (or even requests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from scanner import __version__
+from scanner.errors import ExitCode, ScannerError
+
+EXIT_CODES = """\
+exit codes:
+  0    every target was probed fine and every registration succeeded
+  1    some target failed its probe, or a registration or catalog call failed
+  2    usage or configuration error (nothing was probed or written)
+  130  interrupted
+
+environment:
+  OPENMETADATA_HOST, OPENMETADATA_JWT_TOKEN, OPENMETADATA_VERIFY_SSL, OPENMETADATA_CA_BUNDLE
+                       the catalog (without a host, nothing is registered)
+  SCANNER_CONFIG       config file (default ./config.toml when present)
+  plugin variables     see `scanner plugins` (e.g. SUPERSET_URL, SUPERSET_URL__FINANCE)
+  NO_COLOR             plain output
+"""
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML config (default: $SCANNER_CONFIG or ./config.toml)")
+    parser.add_argument("--env-file", metavar="FILE", help="dotenv file (default: ./.env when present)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logs on stderr (-vv: debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scanner",
+        description="Find BI instances (Superset, Looker, Tableau, ...) from the credentials you already "
+        "have, prove each one works, and register it as a dashboard service in OpenMetadata / Collate.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"scanner {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = sub.add_parser(
+        "scan", help="discover, probe, plan and register", epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Discover targets from the config and the environment, probe each one, plan "
+        "create/update/unchanged/skip against the catalog, and register (unless --dry-run).",
+    )
+    _common(scan)
+    scan.add_argument("--platform", action="append", metavar="NAME",
+                      help="only these platforms (repeat or comma-separate)")
+    scan.add_argument("--output", choices=("table", "json"), default="table", help="report format (default table)")
+    scan.add_argument("--dry-run", action="store_true", default=None,
+                      help="show the plan and the exact payloads (secrets masked); write nothing")
+    scan.add_argument("--concurrency", type=int, metavar="N", help="targets probed at once (default 32)")
+    scan.add_argument("--timeout", type=float, metavar="SECONDS", help="read timeout per request (default 10)")
+    scan.add_argument("--target-deadline", type=float, metavar="SECONDS",
+                      help="time budget per target (default 60)")
+    scan.add_argument("--no-env-discovery", dest="env_discovery", action="store_false", default=None,
+                      help="only targets declared in the config file")
+    scan.add_argument("--print-config", action="store_true", help="show the effective settings and exit")
+
+    plugins = sub.add_parser("plugins", help="list installed plugins and the variables they read")
+    _common(plugins)
+    plugins.add_argument("--output", choices=("table", "json"), default="table")
+
+    config = sub.add_parser("config", help="show the effective settings and where each comes from")
+    _common(config)
+    config.add_argument("--output", choices=("table", "json"), default="table")
+    return parser
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    from scanner.secrets import RedactingFilter
+
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # urllib3 logs every retry as a warning; the final outcome is reported anyway.
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose >= 3 else logging.ERROR)
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    platforms = None
+    if getattr(args, "platform", None):
+        platforms = [p.strip().lower() for value in args.platform for p in value.split(",") if p.strip()]
+    return {
+        "scan.platforms": platforms,
+        "scan.concurrency": getattr(args, "concurrency", None),
+        "scan.timeout": getattr(args, "timeout", None),
+        "scan.target_deadline": getattr(args, "target_deadline", None),
+        "scan.env_discovery": getattr(args, "env_discovery", None),
+        "scan.dry_run": getattr(args, "dry_run", None),
+    }
+
+
+def _load(args: argparse.Namespace):
+    from scanner.settings import load_settings
+
+    return load_settings(config=args.config, env_file=args.env_file, flags=_flags(args))
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from scanner import registry
+    from scanner.report import write_json, write_table
+    from scanner.scan import run_scan
+
+    settings = _load(args)
+    if args.print_config:
+        return _print_config(settings, args.output)
+    entries = registry.discover()
+    result = run_scan(settings, entries)
+    if args.output == "json":
+        write_json(result, sys.stdout)
+    else:
+        write_table(result, sys.stdout, show_payloads=settings.scan.dry_run)
+    return int(result.exit_code)
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    import json
+
+    from scanner import registry
+
+    entries = registry.discover()
+    rows = []
+    for e in entries:
+        plugin = e.plugin
+        rows.append({
+            "name": e.name,
+            "status": "enabled" if e.enabled else "disabled",
+            "title": plugin.title if plugin else None,
+            "service_type": plugin.service_type if plugin else None,
+            "env_vars": [v.name for v in plugin.env_vars] if plugin else [],
+            "source": e.source,
+            "error": e.error,
+            "hint": e.hint,
+        })
+    if args.output == "json":
+        json.dump({"format_version": 1, "plugins": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for column in ("name", "service type", "status", "env variables (also NAME__<INSTANCE>)", "source"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        status = "[green]enabled[/]" if row["status"] == "enabled" else f"[red]disabled[/]: {row['error']}"
+        if row["hint"]:
+            status += f" (fix: {row['hint']})"
+        table.add_row(row["name"], row["service_type"] or "-", status, ", ".join(row["env_vars"]) or "(TOML only)",
+                      row["source"])
+    Console(highlight=False).print(table)
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    return _print_config(_load(args), args.output)
+
+
+def _print_config(settings, output: str) -> int:
+    import json
+
+    from scanner import registry
+    from scanner.settings import describe
+    from scanner.targets import collect_targets
+
+    rows = describe(settings)
+    targets = collect_targets(settings, registry.discover())
+    target_rows = [
+        {"service_name": t.service_name, "platform": t.platform, "url": t.url, "origin": t.origin,
+         "sources": dict(t.sources)}
+        for t in targets
+    ]
+    if output == "json":
+        json.dump({
+            "format_version": 1,
+            "config_file": str(settings.config_path) if settings.config_path else None,
+            "env_file": str(settings.env_file) if settings.env_file else None,
+            "settings": [{"key": k, "value": v, "source": s} for k, v, s in rows],
+            "targets": target_rows,
+        }, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(header_style="bold", title="settings")
+    for column in ("key", "value", "source"):
+        table.add_column(column, overflow="fold")
+    for key, value, source in rows:
+        table.add_row(key, value, source)
+    console.print(table)
+    targets_table = Table(header_style="bold", title="targets")
+    for column in ("service", "platform", "url", "declared in"):
+        targets_table.add_column(column, overflow="fold")
+    for t in target_rows:
+        targets_table.add_row(t["service_name"], t["platform"], t["url"], t["origin"])
+    console.print(targets_table)
+    return 0
+
+
+COMMANDS = {"scan": cmd_scan, "plugins": cmd_plugins, "config": cmd_config}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return int(ExitCode.USAGE)
+    _setup_logging(args.verbose, args.quiet)
+    try:
+        return COMMANDS[args.command](args)
+    except ScannerError as exc:
+        from scanner.secrets import redact
+
+        print(f"scanner: error: {redact(str(exc))}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("scanner: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+    except Exception as exc:  # last resort: one line, no traceback unless asked for
+        from scanner.secrets import redact
+
+        if args.verbose >= 2:
+            raise
+        print(f"scanner: internal error: {type(exc).__name__}: {redact(str(exc)).splitlines()[0][:300]} "
+              "(run with -vv for the traceback)", file=sys.stderr)
+        return int(ExitCode.FAILURES)

@@ -1,0 +1,270 @@
+"""The hardened HTTP client every probe shares.
+
+What it guarantees, whatever the plugin asks:
+- every request has a connect and a read timeout, and a wall-clock deadline that also bounds a
+  body that drips in slowly;
+- TLS is verified unless the target says otherwise; a CA bundle can be given per target;
+- a request that carries credentials (an Authorization header, a cookie, or `credentials=True`
+  for a login body) never follows a redirect: the 3xx comes back as `RedirectRefused`, so a
+  password can only ever reach the host it was configured for;
+- response bodies are capped (`max_body`), read as a stream, never buffered past the cap.
+
+Failures are raised as `HttpError` subclasses, which the probe runner maps to a target status.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from scanner import __version__
+from scanner.errors import ScannerError
+from scanner.secrets import redact
+
+DEFAULT_MAX_BODY = 5 * 1024 * 1024
+USER_AGENT = f"scanner/{__version__} (+https://github.com/bi-scanner)"
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+class HttpError(ScannerError):
+    """A request did not produce a usable response. `str()` is one safe line."""
+
+
+class ConnectFailed(HttpError):
+    """Nothing answered: DNS, refused connection, reset before a response."""
+
+
+class TlsFailed(HttpError):
+    """The TLS handshake or certificate verification failed."""
+
+
+class TimedOut(HttpError):
+    """Connect or read timeout, or the request's deadline passed."""
+
+
+class BodyTooLarge(HttpError):
+    """The response body was larger than the cap."""
+
+
+class RedirectRefused(HttpError):
+    """A request carrying credentials was answered with a redirect; it was not followed."""
+
+    def __init__(self, message: str, location: str):
+        super().__init__(message)
+        self.location = location
+
+
+class BadResponse(HttpError):
+    """The server answered, but not with what was expected (e.g. HTML where JSON was due)."""
+
+
+@dataclass
+class Response:
+    """A fully read (capped) response."""
+
+    method: str
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    elapsed: float
+    history: list[int] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """Parse the body as JSON, or raise `BadResponse` naming what came instead."""
+        try:
+            return jsonlib.loads(self.body)
+        except ValueError:
+            kind = self.content_type or "no content-type"
+            raise BadResponse(
+                f"{self.method} {_path(self.url)} -> {self.status}: expected JSON, got {kind}"
+            ) from None
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path or "/"
+
+
+class HttpClient:
+    """One per target: a requests session with the guarantees listed in the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        verify: bool | str = True,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        max_body: int = DEFAULT_MAX_BODY,
+        deadline: float | None = None,
+        pool_size: int = 4,
+    ):
+        self.verify = verify
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_body = max_body
+        self.deadline = deadline  # time.monotonic() value after which nothing more is sent
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or netrc credentials picked up behind our back
+        self.session.headers["User-Agent"] = USER_AGENT
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return self.deadline - time.monotonic()
+
+    def _carries_credentials(self, headers: dict[str, str] | None, credentials: bool) -> bool:
+        if credentials or len(self.session.cookies):
+            return True
+        merged = {k.lower() for k in {**self.session.headers, **(headers or {})}}
+        return bool(merged & {"authorization", "cookie", "x-api-key", "x-tableau-auth"})
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        credentials: bool = False,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        max_redirects: int = 5,
+    ) -> Response:
+        """Send one request and read its (capped) body.
+
+        `credentials=True` marks a request whose body carries a secret (a login form): like one
+        with an Authorization header or cookies, it never follows redirects.
+        """
+        follow = not self._carries_credentials(headers, credentials)
+        history: list[int] = []
+        started = time.monotonic()
+        current = url
+        for _ in range(max_redirects + 1):
+            resp = self._send_once(method, current, headers, params, json, data)
+            if resp.status not in _REDIRECTS:
+                resp.history = history
+                resp.elapsed = time.monotonic() - started
+                return resp
+            location = resp.headers.get("location", "")
+            if not follow:
+                raise RedirectRefused(
+                    f"{method} {_path(current)} -> {resp.status} redirect to {_origin_of(location, current)}; "
+                    "not followed because the request carries credentials",
+                    location,
+                )
+            history.append(resp.status)
+            current = requests.compat.urljoin(current, location)
+            if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
+                method, json, data = "GET", None, None
+            params = None  # the Location already carries the query
+        raise BadResponse(f"{method} {_path(url)}: more than {max_redirects} redirects")
+
+    def get(self, url: str, **kw: Any) -> Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> Response:
+        return self.request("POST", url, **kw)
+
+    def _send_once(self, method, url, headers, params, json, data) -> Response:
+        remaining = self._remaining()
+        if remaining is not None and remaining <= 0:
+            raise TimedOut(f"{method} {_path(url)}: deadline reached before the request was sent")
+        connect = self.connect_timeout if remaining is None else min(self.connect_timeout, remaining)
+        read = self.read_timeout if remaining is None else min(self.read_timeout, remaining)
+        # The body must arrive within this wall-clock budget, whatever the per-read timeout.
+        body_deadline = time.monotonic() + (read if remaining is None else remaining)
+        host = urlsplit(url).netloc
+        try:
+            raw = self.session.request(
+                method, url, headers=headers, params=params, json=json, data=data,
+                timeout=(connect, read), verify=self.verify, allow_redirects=False, stream=True,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise TlsFailed(f"TLS to {host} failed: {_reason(exc)}") from None
+        except requests.exceptions.ConnectTimeout:
+            raise TimedOut(f"connecting to {host} timed out after {connect:g}s") from None
+        except requests.exceptions.ReadTimeout:
+            raise TimedOut(f"{method} {_path(url)} on {host}: no answer within {read:g}s") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise ConnectFailed(f"cannot connect to {host}: {_reason(exc)}") from None
+        except requests.exceptions.InvalidURL as exc:
+            raise ConnectFailed(f"invalid URL {url!r}: {exc}") from None
+        except requests.exceptions.RequestException as exc:
+            raise HttpError(f"{method} {_path(url)} on {host}: {_reason(exc)}") from None
+        try:
+            body = self._read_capped(raw, method, url, body_deadline)
+        finally:
+            raw.close()
+        return Response(
+            method=method, url=url, status=raw.status_code,
+            headers={k.lower(): v for k, v in raw.headers.items()}, body=body, elapsed=0.0,
+        )
+
+    def _read_capped(self, raw: requests.Response, method: str, url: str, body_deadline: float) -> bytes:
+        declared = raw.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body:
+            raise BodyTooLarge(f"{method} {_path(url)}: body of {declared} bytes exceeds the {self.max_body}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in raw.iter_content(chunk_size=65536):
+                size += len(chunk)
+                if size > self.max_body:
+                    raise BodyTooLarge(f"{method} {_path(url)}: body exceeds the {self.max_body}-byte cap")
+                chunks.append(chunk)
+                if time.monotonic() > body_deadline:
+                    raise TimedOut(f"{method} {_path(url)}: body still arriving at the deadline")
+        except requests.exceptions.RequestException as exc:
+            if "timed out" in str(exc).lower():
+                raise TimedOut(f"{method} {_path(url)}: body stalled: {_reason(exc)}") from None
+            raise ConnectFailed(f"{method} {_path(url)}: connection broke mid-response: {_reason(exc)}") from None
+        return b"".join(chunks)
+
+
+def _origin_of(location: str, base: str) -> str:
+    target = urlsplit(requests.compat.urljoin(base, location))
+    return f"{target.scheme}://{target.netloc}" if target.netloc else location or "(no Location)"
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost readable reason of a requests/urllib3 exception, on one line."""
+    text = str(exc)
+    for marker in ("Caused by ", "Failed to establish a new connection: "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = text.strip("()'\" ").replace("\n", " ")
+    if "[SSL: CERTIFICATE_VERIFY_FAILED]" in text or "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = text.split("certificate verify failed:", 1)[-1].split(")")[0].strip(" '\"")
+        return f"certificate verify failed ({detail})" if detail else "certificate verify failed"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "host name not found"
+    return redact(text[:200])

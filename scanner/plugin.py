@@ -1,0 +1,262 @@
+"""The plugin contract: everything a probe for one BI platform declares and implements.
+
+A plugin is an instance of a `Plugin` subclass exposed through the entry-point group
+``scanner.plugins`` (``[project.entry-points."scanner.plugins"] myplatform = "my_pkg:plugin"``).
+The built-in probes use exactly this door. A plugin declares:
+
+=====================  ==================================================================
+``name``               platform key used in ``--platform``, TOML ``platform = ...`` and
+                       service names (``[a-z0-9_]+``)
+``title``              human name, e.g. ``"Apache Superset"``
+``service_type``       OpenMetadata ``DashboardServiceType`` value, e.g. ``"Superset"``
+``settings_model``     a `TargetSettings` subclass: the keys one target accepts (TOML keys
+                       and the fields env variables fill). Unknown keys are errors.
+``env_vars``           the `EnvVar` s it reads; the core finds instances from them, with
+                       ``__<INSTANCE>`` suffixes for more than one instance
+``steps(target)``      the ordered probe `Step` s (start with `reach_step`)
+``connection_config``  the OpenMetadata connection config (a pydantic model matching the
+                       platform's JSON schema, ``type`` set) built from a passed probe
+``finish(ctx)``        optional clean-up run after the steps, pass or fail (log out, sign out)
+=====================  ==================================================================
+
+Rules for plugin code:
+- Import the platform SDK inside ``steps``/``connection_config``/step functions, never at module
+  import time, so ``scanner --help`` and ``scanner plugins`` stay instant.
+- Talk HTTP through ``ctx.http`` (timeouts, TLS, redirect and body-size rules are enforced there).
+  An SDK with its own transport must be given ``ctx.timeout()`` and ``ctx.target.settings.verify``.
+- A step returns a one-line message on success, or raises `StepFailed` with the outcome
+  `Status`, a message and a fix hint. Any other exception fails the step as ``error``.
+- Secrets are ``SecretStr``; never put one in a message, a fact or an exception.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from scanner.urls import normalize_base_url
+
+if TYPE_CHECKING:
+    from scanner.http import HttpClient
+
+
+class Status(str, enum.Enum):
+    """The one outcome of probing a target."""
+
+    OK = "ok"
+    UNREACHABLE = "unreachable"    # nothing answered in time
+    TLS_ERROR = "tls_error"        # TLS handshake or certificate verification failed
+    NOT_DETECTED = "not_detected"  # something answered, but not this platform
+    AUTH_FAILED = "auth_failed"    # the platform refused the credentials
+    FORBIDDEN = "forbidden"        # logged in, but may not list what ingestion needs
+    ERROR = "error"                # anything else (bad response, deadline, plugin bug)
+
+
+class StepStatus(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """An environment variable a plugin reads, and the settings field it fills.
+
+    The variable whose field is ``url`` anchors an instance: ``SUPERSET_URL__FINANCE`` declares
+    instance ``finance``, and ``SUPERSET_PASSWORD__FINANCE`` belongs to it.
+    """
+
+    name: str
+    field: str
+    secret: bool = False
+    help: str = ""
+
+
+class TargetSettings(BaseModel):
+    """Settings of one target. Plugins subclass it to add their own fields.
+
+    Field names of plugin-specific options follow OpenMetadata's connection field names
+    (``sourcePythonClass``, ``siteName``...), so a TOML target reads like the config it produces.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    verify_ssl: bool = True
+    ca_bundle: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return normalize_base_url(value)
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"CA bundle {str(value)!r} is not a readable file")
+        return value
+
+    @property
+    def verify(self) -> bool | str:
+        """What to pass as `verify` to requests-based clients."""
+        if not self.verify_ssl:
+            return False
+        return str(self.ca_bundle) if self.ca_bundle else True
+
+
+@dataclass(frozen=True)
+class ServiceMeta:
+    """What the registered service carries besides its connection (from the TOML)."""
+
+    display_name: str | None = None
+    description: str | None = None
+    owners: tuple[str, ...] = ()   # "user:alice" / "team:data-platform"
+    tags: tuple[str, ...] = ()     # tag FQNs, e.g. "Tier.Tier1"
+    domains: tuple[str, ...] = ()  # domain FQNs
+
+
+@dataclass(frozen=True)
+class Target:
+    """One instance to probe, built by the core from env variables or a TOML table."""
+
+    platform: str
+    instance: str
+    service_name: str
+    settings: TargetSettings
+    sources: Mapping[str, str]  # field -> where it came from, e.g. "env:SUPERSET_URL__FINANCE"
+    origin: str                 # where the target was declared, e.g. "config.toml:[[targets]]#2"
+    service: ServiceMeta = ServiceMeta()
+
+    @property
+    def url(self) -> str:
+        return self.settings.url
+
+
+class StepFailed(Exception):
+    """Raised by a step function: the outcome, a one-line message, and how to fix it."""
+
+    def __init__(self, status: Status, message: str, hint: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class ProbeContext:
+    """What a step function gets: the target, the shared HTTP client and a scratch space."""
+
+    target: Target
+    http: HttpClient
+    deadline: float                                      # time.monotonic() value
+    read_timeout: float = 10.0
+    facts: dict[str, Any] = field(default_factory=dict)  # state passed between steps (may hold tokens)
+    details: dict[str, Any] = field(default_factory=dict)  # public, secret-free facts for the report
+    version: str | None = None                           # detected platform version
+    canonical_url: str | None = None                     # the URL to register, once known
+    warnings: list[str] = field(default_factory=list)
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def timeout(self) -> float:
+        """A read timeout for SDK calls that never outlives the target's deadline."""
+        return max(0.1, min(self.read_timeout, self.remaining()))
+
+    def warn(self, message: str) -> None:
+        """Record a warning on the current step (it still passes)."""
+        self.warnings.append(message)
+
+
+StepFunction = Callable[[ProbeContext], "str | None"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named probe step. Use OpenMetadata's test-connection names where the meaning matches."""
+
+    name: str
+    run: StepFunction
+    mandatory: bool = True  # a failure decides the target's status (else it is only a warning)
+    gate: bool = False      # a failure skips every later step (OpenMetadata's shortCircuit)
+    hint: str = ""          # fix hint used when the failure does not bring its own
+    description: str = ""
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: StepStatus
+    mandatory: bool
+    duration_ms: float
+    message: str = ""
+    hint: str = ""
+    warning: bool = False
+
+
+@dataclass
+class ProbeResult:
+    """The outcome of probing one target."""
+
+    status: Status
+    steps: list[StepResult]
+    version: str | None = None
+    canonical_url: str | None = None
+    message: str = ""  # the deciding failure, or "" when ok
+    hint: str = ""
+    duration_ms: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    @property
+    def warnings(self) -> list[str]:
+        return [s.message for s in self.steps if s.warning]
+
+
+class Plugin(ABC):
+    """Base class of every probe plugin. See the module docstring for the contract."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    service_type: ClassVar[str]
+    settings_model: ClassVar[type[TargetSettings]] = TargetSettings
+    env_vars: ClassVar[tuple[EnvVar, ...]] = ()
+
+    @abstractmethod
+    def steps(self, target: Target) -> Sequence[Step]:
+        """The ordered probe steps for this target."""
+
+    @abstractmethod
+    def connection_config(self, target: Target, result: ProbeResult) -> BaseModel:
+        """The OpenMetadata connection config (``config`` of ``DashboardConnection``)."""
+
+    def finish(self, ctx: ProbeContext) -> None:  # noqa: B027 - optional hook
+        """Clean up after the steps (log out, sign out). Runs whether they passed or not."""
+
+
+def reach_step(path: str = "/") -> Step:
+    """scanner's own first step: does anything answer HTTP at the target URL (no credentials)?"""
+
+    def run(ctx: ProbeContext) -> str:
+        resp = ctx.http.get(ctx.target.url.rstrip("/") + path)
+        ctx.facts["reach_response"] = resp
+        return f"HTTP {resp.status} in {resp.elapsed * 1000:.0f} ms"
+
+    return Step(
+        name="Reach",
+        run=run,
+        gate=True,
+        hint="check the URL, the port, and that this machine can reach the host",
+        description="An HTTP server answers at the target URL",
+    )

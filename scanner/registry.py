@@ -1,0 +1,84 @@
+"""Plugin registry: finds plugins through the ``scanner.plugins`` entry-point group.
+
+A plugin that fails to import, or that does not honour the contract, is listed as disabled with
+the reason and a hint; it never crashes the run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+
+from scanner.plugin import Plugin
+
+GROUP = "scanner.plugins"
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass
+class PluginEntry:
+    name: str
+    source: str                   # "scanner_custom:plugin (bi-scanner 0.1.0)"
+    plugin: Plugin | None = None
+    error: str | None = None      # why it is disabled
+    hint: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.plugin is not None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def _describe(ep: EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    owner = f" ({dist.name} {dist.version})" if dist is not None else ""
+    return f"{ep.value}{owner}"
+
+
+def _load(ep: EntryPoint) -> PluginEntry:
+    entry = PluginEntry(name=ep.name, source=_describe(ep))
+    try:
+        obj = ep.load()
+    except ImportError as exc:
+        missing = getattr(exc, "name", None)
+        entry.error = f"import failed: {_first_line(exc)}"
+        entry.hint = f"pip install {missing}" if missing else "reinstall the plugin's package"
+        return entry
+    except Exception as exc:  # a broken plugin must not take the run down
+        entry.error = f"import failed: {type(exc).__name__}: {_first_line(exc)}"
+        entry.hint = "report this to the plugin's authors"
+        return entry
+    if isinstance(obj, type) and issubclass(obj, Plugin):
+        try:
+            obj = obj()
+        except Exception as exc:
+            entry.error = f"could not be created: {type(exc).__name__}: {_first_line(exc)}"
+            return entry
+    if not isinstance(obj, Plugin):
+        entry.error = f"{ep.value} is a {type(obj).__name__}, not a scanner.plugin.Plugin"
+        entry.hint = "the entry point must name a Plugin instance or subclass"
+        return entry
+    for attr in ("name", "title", "service_type"):
+        if not isinstance(getattr(obj, attr, None), str):
+            entry.error = f"plugin does not declare {attr!r}"
+            return entry
+    if obj.name != ep.name or not _NAME_RE.match(obj.name):
+        entry.error = f"plugin name {obj.name!r} must match its entry point {ep.name!r} and be [a-z0-9_]"
+        return entry
+    entry.plugin = obj
+    return entry
+
+
+def discover() -> list[PluginEntry]:
+    """Every installed plugin, enabled or not, sorted by name (duplicates: first one wins)."""
+    seen: dict[str, PluginEntry] = {}
+    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        if ep.name in seen:
+            continue
+        seen[ep.name] = _load(ep)
+    return list(seen.values())

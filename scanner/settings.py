@@ -1,0 +1,336 @@
+"""Settings: defaults < config.toml < .env < process env < CLI flags, each value with its source.
+
+Every problem becomes a `ConfigError` naming the file and key, the variable or the flag:
+malformed TOML, unknown keys (with a "did you mean"), wrong types, bad URLs, and ``${VAR}``
+references to variables that are not set. Secrets become `SecretStr` as soon as they are read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from scanner import secrets
+from scanner.errors import ConfigError
+from scanner.urls import normalize_base_url
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_CONFIG = "config.toml"
+DEFAULT_ENV_FILE = ".env"
+
+
+class CatalogSettings(BaseModel):
+    """[catalog]: the OpenMetadata / Collate server. Without a host, nothing is registered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = None
+    jwt_token: SecretStr | None = None
+    verify_ssl: bool = True
+    ca_bundle: Path | None = None
+    timeout: float = Field(30.0, gt=0, le=600)
+    concurrency: int = Field(8, ge=1, le=256)
+    retries: int = Field(4, ge=0, le=10)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = normalize_base_url(value)
+        return url[: -len("/api")] if url.endswith("/api") else url
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"CA bundle {str(value)!r} is not a readable file")
+        return value
+
+    @property
+    def verify(self) -> bool | str:
+        if not self.verify_ssl:
+            return False
+        return str(self.ca_bundle) if self.ca_bundle else True
+
+
+class ScanSettings(BaseModel):
+    """[scan]: how targets are probed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platforms: list[str] | None = None
+    concurrency: int = Field(32, ge=1, le=1024)
+    timeout: float = Field(10.0, gt=0, le=600)
+    connect_timeout: float = Field(5.0, gt=0, le=120)
+    target_deadline: float = Field(60.0, gt=0, le=3600)
+    env_discovery: bool = True
+    dry_run: bool = False
+
+    @field_validator("platforms", mode="before")
+    @classmethod
+    def _platforms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [p.strip().lower() for p in value.split(",") if p.strip()] or None
+        return value
+
+
+_OWNER_RE = re.compile(r"^(user|team):\S+$")
+
+
+class ServiceDefaults(BaseModel):
+    """[service]: what every registered service carries besides its connection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    owners: list[str] = []
+    tags: list[str] = []
+    domains: list[str] = []
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, value: list[str]) -> list[str]:
+        for owner in value:
+            if not _OWNER_RE.match(owner):
+                raise ValueError(f"owner {owner!r} must be 'user:<name>' or 'team:<name>'")
+        return value
+
+
+CATALOG_ENV = {
+    "OPENMETADATA_HOST": "host",
+    "OPENMETADATA_JWT_TOKEN": "jwt_token",
+    "OPENMETADATA_VERIFY_SSL": "verify_ssl",
+    "OPENMETADATA_CA_BUNDLE": "ca_bundle",
+    "OPENMETADATA_CLIENT_TIMEOUT": "timeout",
+}
+SCAN_ENV = {
+    "SCANNER_PLATFORMS": "platforms",
+    "SCANNER_CONCURRENCY": "concurrency",
+    "SCANNER_TIMEOUT": "timeout",
+    "SCANNER_TARGET_DEADLINE": "target_deadline",
+}
+SECTIONS: dict[str, type[BaseModel]] = {
+    "catalog": CatalogSettings,
+    "scan": ScanSettings,
+    "service": ServiceDefaults,
+}
+
+
+@dataclass(frozen=True)
+class RawTarget:
+    """A ``[[targets]]`` table before its plugin validates it."""
+
+    index: int               # 1-based position in the file
+    values: dict[str, Any]   # ${VAR} already expanded
+    where: str               # "config.toml:[[targets]]#2"
+
+
+@dataclass
+class Settings:
+    catalog: CatalogSettings
+    scan: ScanSettings
+    service: ServiceDefaults
+    targets: list[RawTarget]
+    env: Mapping[str, str]                              # .env merged under the process env
+    env_sources: Mapping[str, str]                      # variable -> "env" | ".env"
+    sources: dict[str, str] = field(default_factory=dict)  # "scan.concurrency" -> source
+    config_path: Path | None = None
+    env_file: Path | None = None
+
+    def env_source(self, name: str) -> str:
+        return f"{self.env_sources.get(name, 'env')}:{name}"
+
+
+def load_settings(
+    *,
+    config: str | None = None,
+    env_file: str | None = None,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read every layer, validate, and return the effective settings (or raise ConfigError)."""
+    process_env = dict(os.environ if environ is None else environ)
+    env_path = _pick_file(env_file, "--env-file", DEFAULT_ENV_FILE)
+    file_env = _read_env_file(env_path) if env_path else {}
+    env = {**file_env, **process_env}
+    env_sources = {k: (env_path.name if env_path else ".env") for k in file_env}
+    env_sources.update({k: "env" for k in process_env})
+
+    config_path = _pick_file(config or process_env.get("SCANNER_CONFIG"), "--config", DEFAULT_CONFIG)
+    document = _read_toml(config_path, env) if config_path else {}
+    cfg_name = config_path.name if config_path else DEFAULT_CONFIG
+
+    unknown = [k for k in document if k not in (*SECTIONS, "targets")]
+    if unknown:
+        raise ConfigError(
+            f"unknown section or key {unknown[0]!r}", where=cfg_name,
+            hint=_did_you_mean(unknown[0], [*SECTIONS, "targets"]),
+        )
+
+    layered: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    sources: dict[str, str] = {}
+    for section in SECTIONS:
+        table = document.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section}] must be a table", where=cfg_name)
+        for key, value in table.items():
+            layered[section][key] = value
+            sources[f"{section}.{key}"] = f"{cfg_name}:[{section}].{key}"
+    for section, mapping in (("catalog", CATALOG_ENV), ("scan", SCAN_ENV)):
+        for var, key in mapping.items():
+            value = env.get(var)
+            if value is not None and value.strip() != "":
+                layered[section][key] = value.strip()
+                sources[f"{section}.{key}"] = f"{env_sources[var]}:{var}"
+    for dotted, value in (flags or {}).items():
+        if value is None:
+            continue
+        section, key = dotted.split(".", 1)
+        layered[section][key] = value
+        sources[dotted] = f"flag:--{key.replace('_', '-')}"
+
+    models = {
+        name: validate_model(model, layered[name], lambda loc, s=name: sources.get(f"{s}.{loc[0]}", f"[{s}]"))
+        for name, model in SECTIONS.items()
+    }
+    catalog: CatalogSettings = models["catalog"]  # type: ignore[assignment]
+    if catalog.jwt_token is not None:
+        secrets.register(catalog.jwt_token)
+    if catalog.host and not catalog.jwt_token:
+        raise ConfigError(
+            "a catalog host is set but no token",
+            where=sources.get("catalog.host"),
+            hint="set OPENMETADATA_JWT_TOKEN (Settings > Bots > ingestion-bot in OpenMetadata)",
+        )
+
+    raw_targets = document.get("targets", [])
+    if not isinstance(raw_targets, list) or not all(isinstance(t, dict) for t in raw_targets):
+        raise ConfigError("'targets' must be an array of tables: [[targets]]", where=cfg_name)
+    targets = [RawTarget(i, t, f"{cfg_name}:[[targets]]#{i}") for i, t in enumerate(raw_targets, 1)]
+
+    return Settings(
+        catalog=catalog, scan=models["scan"], service=models["service"],  # type: ignore[arg-type]
+        targets=targets, env=env, env_sources=env_sources, sources=sources,
+        config_path=config_path, env_file=env_path,
+    )
+
+
+def validate_model(model: type[BaseModel], values: Mapping[str, Any], locate: Callable[[tuple], str]) -> Any:
+    """Validate `values` against `model`; the first problem becomes a ConfigError at `locate(loc)`."""
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise config_error_from(exc, model, locate) from None
+
+
+def config_error_from(exc: ValidationError, model: type[BaseModel], locate: Callable[[tuple], str]) -> ConfigError:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    loc = tuple(err.get("loc") or ("?",))
+    key = ".".join(str(p) for p in loc)
+    message = str(err.get("msg", "invalid value"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    hint = None
+    if err.get("type") == "extra_forbidden":
+        message = f"unknown key {key!r}"
+        hint = _did_you_mean(str(loc[-1]), model.model_fields)
+    elif err.get("type") == "missing":
+        message = f"missing required key {key!r}"
+    else:
+        message = f"{key}: {message}"
+    return ConfigError(message, where=locate(loc), hint=hint)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _pick_file(explicit: str | None, flag: str, default: str) -> Path | None:
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"file {str(path)!r} not found", where=flag)
+        return path
+    path = Path(default)
+    return path if path.is_file() else None
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    try:
+        values = dotenv_values(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", where=str(path)) from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _read_toml(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            document = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", where=path.name) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", where=path.name) from None
+    return _expand(document, env, path.name, "")
+
+
+_VAR_RE = re.compile(r"\$\$|\$\{([^}]*)\}")
+
+
+def _expand(value: Any, env: Mapping[str, str], file: str, key: str) -> Any:
+    """Replace ``${VAR}`` in every string (``$$`` is a literal ``$``)."""
+    if isinstance(value, dict):
+        return {k: _expand(v, env, file, f"{key}.{k}" if key else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, file, f"{key}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def sub(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ConfigError(f"invalid variable reference ${{{name}}}", where=f"{file}:{key}")
+        if name not in env:
+            raise ConfigError(f"${{{name}}} is not set", where=f"{file}:{key}",
+                              hint="export it or add it to .env")
+        return env[name]
+
+    return _VAR_RE.sub(sub, value)
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(key, value, source) rows of the effective settings, secrets masked."""
+    rows: list[tuple[str, str, str]] = []
+    for name in SECTIONS:
+        model: BaseModel = getattr(settings, name)
+        for key in type(model).model_fields:
+            value = getattr(model, key)
+            if isinstance(value, SecretStr):
+                shown = secrets.MASK if value.get_secret_value() else "(empty)"
+            elif value is None:
+                shown = "(not set)"
+            elif isinstance(value, list):
+                shown = ", ".join(map(str, value)) or "(none)"
+            else:
+                shown = str(value)
+            rows.append((f"{name}.{key}", shown, settings.sources.get(f"{name}.{key}", "default")))
+    return rows

@@ -1,0 +1,318 @@
+"""Run a stdlib HTTP server on 127.0.0.1 in a background thread, for fakes and tests.
+
+Two ways to plug behaviour in:
+
+* a ``http.server.BaseHTTPRequestHandler`` subclass (full control), or
+* a callable *app* ``app(request: Request) -> Response``: the helper reads the request
+  (the whole body, ``Content-Length`` or chunked), calls the app and writes the response with a
+  correct ``Content-Length`` over HTTP/1.1 keep-alive. ``Response(reset=True)`` closes the
+  connection abruptly (TCP RST) without answering, to simulate a dropped connection.
+
+    with LocalServer(app) as srv:
+        requests.get(srv.url + "/ping")
+
+Only ever binds 127.0.0.1. ``stop()`` is fast: it ends the accept loop, closes the listening socket,
+cuts the open keep-alive connections and joins the thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.message import Message
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+__all__ = ["HOST", "LocalServer", "Request", "Response", "App"]
+
+HOST = "127.0.0.1"
+"""The only interface these servers bind."""
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Request:
+    """One HTTP request as seen by an app."""
+
+    method: str
+    target: str
+    """The raw request target, e.g. ``/api/v1/x?y=1`` (still percent-encoded)."""
+    path: str
+    """The path part of the target, still percent-encoded (split on ``/`` before decoding)."""
+    query: dict[str, str]
+    """Query parameters; the last value wins when a key repeats (see ``query_list``)."""
+    query_list: list[tuple[str, str]]
+    headers: Message
+    """Case-insensitive: ``request.headers.get("content-type")``."""
+    body: bytes
+    client_address: tuple[str, int]
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name, default)
+
+    def json(self) -> Any:
+        """The body parsed as JSON (raises ``ValueError`` when it is not JSON)."""
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass
+class Response:
+    """What an app answers. ``body`` may be bytes, str (UTF-8) or any JSON-serialisable value."""
+
+    status: int = 200
+    body: Any = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False
+    """Close the connection without sending anything (TCP RST)."""
+
+    @classmethod
+    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        merged = {"Content-Type": "application/json"}
+        merged.update(headers or {})
+        return cls(status=status, body=json.dumps(obj).encode("utf-8"), headers=merged)
+
+    def encoded_body(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes | bytearray):
+            return bytes(self.body)
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return json.dumps(self.body).encode("utf-8")
+
+
+App = Callable[[Request], Response]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], app: App | None):
+        self.app = app
+        self._live: set[socket.socket] = set()
+        self._live_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._live_lock:
+            self._live.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._live_lock:
+            self._live.discard(request)
+        super().shutdown_request(request)
+
+    def cut_live_connections(self) -> None:
+        with self._live_lock:
+            live = list(self._live)
+        for sock in live:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that vanish mid-request are normal in tests (timeouts, resets): stay quiet.
+        log.debug("error while serving %s", client_address, exc_info=True)
+
+
+class _AppHandler(BaseHTTPRequestHandler):
+    """Adapts a callable app to BaseHTTPRequestHandler (HTTP/1.1, keep-alive)."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "LocalServer/1"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size_line = self.rfile.readline(65537)
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    # trailers, up to the blank line
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)  # CRLF after the chunk
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except (ValueError, OSError):
+            self.send_error(HTTPStatus.BAD_REQUEST, "Malformed request body")
+            self.close_connection = True
+            return
+        parts = urlsplit(self.path)
+        query_list = parse_qsl(parts.query, keep_blank_values=True)
+        request = Request(
+            method=self.command,
+            target=self.path,
+            path=parts.path,
+            query=dict(query_list),
+            query_list=query_list,
+            headers=self.headers,
+            body=body,
+            client_address=self.client_address,
+        )
+        try:
+            response = self.server.app(request)  # type: ignore[misc]
+        except Exception:  # the app is buggy: answer 500 rather than drop the connection
+            log.exception("app raised on %s %s", self.command, self.path)
+            response = Response(500, b"Internal Server Error", {"Content-Type": "text/plain"})
+        if response.reset:
+            self._reset_connection()
+            return
+        payload = response.encoded_body()
+        self.send_response(response.status)
+        has_type = False
+        for name, value in response.headers.items():
+            if name.lower() in ("content-length", "transfer-encoding"):
+                continue
+            has_type = has_type or name.lower() == "content-type"
+            self.send_header(name, value)
+        if payload and not has_type:
+            self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and payload:
+            self.wfile.write(payload)
+
+    def _reset_connection(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()  # the descriptor really closes (RST) once rfile/wfile are closed
+        except OSError:
+            pass
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+def _is_handler_class(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseHTTPRequestHandler)
+
+
+class LocalServer:
+    """A ThreadingHTTPServer on 127.0.0.1 (ephemeral port by default) served from a daemon thread.
+
+    ``handler`` is either a ``BaseHTTPRequestHandler`` subclass or a callable app
+    ``app(Request) -> Response``.
+    """
+
+    def __init__(
+        self,
+        handler: type[BaseHTTPRequestHandler] | App,
+        *,
+        port: int = 0,
+        request_queue_size: int = 256,
+        poll_interval: float = 0.05,
+        name: str = "local-http-server",
+    ):
+        if _is_handler_class(handler):
+            self._handler_class: type[BaseHTTPRequestHandler] = handler  # type: ignore[assignment]
+            self._app: App | None = None
+        elif callable(handler):
+            self._handler_class = _AppHandler
+            self._app = handler  # type: ignore[assignment]
+        else:
+            raise TypeError("handler must be a BaseHTTPRequestHandler subclass or a callable app")
+        self._requested_port = port
+        self._queue_size = request_queue_size
+        self._poll_interval = poll_interval
+        self._name = name
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> LocalServer:
+        with self._lock:
+            if self._server is not None:
+                return self
+            server_class = type("_BoundServer", (_Server,), {"request_queue_size": self._queue_size})
+            server = server_class((HOST, self._requested_port), self._handler_class, self._app)
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": self._poll_interval},
+                name=f"{self._name}:{server.server_address[1]}",
+                daemon=True,
+            )
+            thread.start()
+            self._server, self._thread = server, thread
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+        if server is None:
+            return
+        try:
+            server.shutdown()
+        finally:
+            server.server_close()
+            server.cut_live_connections()
+            if thread is not None:
+                thread.join(timeout)
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_until_interrupted(self, banner: Iterable[str] = ()) -> None:
+        """Foreground helper for ``python -m`` entry points: start, print, block until Ctrl-C, stop."""
+        self.start()
+        for line in banner:
+            print(line, flush=True)
+        try:
+            while self.running:
+                threading.Event().wait(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    # -- addresses ---------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def host(self) -> str:
+        return HOST
+
+    @property
+    def port(self) -> int:
+        server = self._server
+        if server is None:
+            raise RuntimeError("server is not started")
+        return int(server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"

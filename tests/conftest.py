@@ -1,0 +1,85 @@
+"""Shared fixtures: the fake catalog, plain web servers on 127.0.0.1, and a way to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from scanner.testing.fake_openmetadata import FakeOpenMetadata
+from scanner.testing.server import LocalServer, Request, Response
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+BOT_TOKEN = "bot-token-7f3a9c"
+USER_TOKEN = "user-token-2b8e41"
+
+
+@pytest.fixture
+def catalog() -> Iterator[FakeOpenMetadata]:
+    with FakeOpenMetadata(bot_token=BOT_TOKEN, user_token=USER_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def web() -> Iterator[LocalServer]:
+    """A plain web server (not any BI platform) answering 200 with a small HTML page."""
+
+    def app(request: Request) -> Response:
+        return Response(200, b"<html><body>hello</body></html>", {"Content-Type": "text/html"})
+
+    with LocalServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path):
+    """Run the installed `scanner` command in `tmp_path` with a clean environment plus `env`."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+    ) -> Run:
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "VIRTUAL_ENV")
+        }
+        base.update({"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"})
+        base.update(env or {})
+        proc = subprocess.run(
+            [sys.executable, "-m", "scanner", *args],
+            cwd=cwd or tmp_path,
+            env=base,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+def catalog_env(fake: FakeOpenMetadata, token: str = BOT_TOKEN, *, with_api: bool = True) -> dict[str, str]:
+    return {"OPENMETADATA_HOST": fake.api_url if with_api else fake.url, "OPENMETADATA_JWT_TOKEN": token}
