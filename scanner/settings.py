@@ -134,8 +134,8 @@ class RawTarget:
     """A ``[[targets]]`` table before its plugin validates it."""
 
     index: int               # 1-based position in the file
-    values: dict[str, Any]   # ${VAR} already expanded
-    where: str               # "config.toml:[[targets]]#2"
+    values: dict[str, Any] = field(repr=False)  # ${VAR} already expanded: may hold secrets
+    where: str = ""                             # "config.toml:[[targets]]#2"
 
 
 @dataclass
@@ -144,7 +144,7 @@ class Settings:
     scan: ScanSettings
     service: ServiceDefaults
     targets: list[RawTarget]
-    env: Mapping[str, str]                              # .env merged under the process env
+    env: Mapping[str, str] = field(repr=False)          # .env merged under the process env (holds secrets)
     env_sources: Mapping[str, str]                      # variable -> "env" | ".env"
     sources: dict[str, str] = field(default_factory=dict)  # "scan.concurrency" -> source
     config_path: Path | None = None
