@@ -31,10 +31,8 @@ def apply_plan(items: list[PlanItem], catalog: CatalogClient, *, concurrency: in
     writes = [i for i in items if i.taken is None and i.action in (Action.CREATE, Action.UPDATE)]
     if not writes:
         return
-    if len(writes) > 1 and catalog.bulk_supported is not False:
-        remaining = _apply_bulk(writes, catalog)
-    else:
-        remaining = writes
+    use_bulk = len(writes) > 1 and catalog.bulk_supported is not False
+    remaining = _apply_bulk(writes, catalog) if use_bulk else writes
     if remaining:
         _apply_each(remaining, catalog, concurrency)
 

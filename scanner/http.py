@@ -15,12 +15,14 @@ Failures are raised as `HttpError` subclasses, which the probe runner maps to a 
 from __future__ import annotations
 
 import json as jsonlib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from scanner import __version__
@@ -233,17 +235,21 @@ class HttpClient:
             raise BodyTooLarge(f"{method} {_path(url)}: body of {declared} bytes exceeds the {self.max_body}-byte cap")
         chunks: list[bytes] = []
         size = 0
-        try:
-            for chunk in raw.iter_content(chunk_size=65536):
+        stream = raw.raw  # urllib3's response: read1() returns what has arrived, so a body that
+        try:              # drips in byte by byte still meets the deadline check below
+            while True:
+                chunk = stream.read1(65536, decode_content=True)
+                if not chunk:
+                    break
                 size += len(chunk)
                 if size > self.max_body:
                     raise BodyTooLarge(f"{method} {_path(url)}: body exceeds the {self.max_body}-byte cap")
                 chunks.append(chunk)
                 if time.monotonic() > body_deadline:
                     raise TimedOut(f"{method} {_path(url)}: body still arriving at the deadline")
-        except requests.exceptions.RequestException as exc:
-            if "timed out" in str(exc).lower():
-                raise TimedOut(f"{method} {_path(url)}: body stalled: {_reason(exc)}") from None
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+            raise TimedOut(f"{method} {_path(url)}: body stalled past the read timeout") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ConnectFailed(f"{method} {_path(url)}: connection broke mid-response: {_reason(exc)}") from None
         return b"".join(chunks)
 
@@ -260,9 +266,14 @@ def _reason(exc: BaseException) -> str:
         if marker in text:
             text = text.split(marker, 1)[1]
     text = text.strip("()'\" ").replace("\n", " ")
-    if "[SSL: CERTIFICATE_VERIFY_FAILED]" in text or "CERTIFICATE_VERIFY_FAILED" in text:
+    if "CERTIFICATE_VERIFY_FAILED" in text:
         detail = text.split("certificate verify failed:", 1)[-1].split(")")[0].strip(" '\"")
         return f"certificate verify failed ({detail})" if detail else "certificate verify failed"
+    ssl_error = re.search(r"\[SSL: ([A-Z_]+)\] ([^(']+)", text)
+    if ssl_error:
+        if ssl_error.group(1) == "WRONG_VERSION_NUMBER":
+            return "the server does not speak TLS on this port (try http://)"
+        return ssl_error.group(2).strip()
     if "Connection refused" in text:
         return "connection refused"
     if "Name or service not known" in text or "nodename nor servname" in text:

@@ -161,7 +161,7 @@ def _equal(want: Any, have: Any, masked: list[bool]) -> bool:
             return False
         return all(_equal(want[k], have[k], masked) for k in want)
     if isinstance(want, list) and isinstance(have, list):
-        return len(want) == len(have) and all(_equal(a, b, masked) for a, b in zip(want, have))
+        return len(want) == len(have) and all(_equal(a, b, masked) for a, b in zip(want, have, strict=True))
     if have == MASK and isinstance(want, str):
         masked.append(True)
         return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import jsonschema
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "contracts" / "openmetadata-schemas"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
     schema = json.loads((SCHEMAS / name).read_text())
     cls = jsonschema.validators.validator_for(schema)
