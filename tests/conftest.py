@@ -83,3 +83,23 @@ def run_cli(tmp_path: Path):
 
 def catalog_env(fake: FakeOpenMetadata, token: str = BOT_TOKEN, *, with_api: bool = True) -> dict[str, str]:
     return {"OPENMETADATA_HOST": fake.api_url if with_api else fake.url, "OPENMETADATA_JWT_TOKEN": token}
+
+
+@pytest.fixture(scope="session")
+def real_superset(tmp_path_factory):
+    """A real Apache Superset 6.1.0 on 127.0.0.1, shared by the whole session (tests/superset_server.py).
+
+    Seeded: admin/admin-pw (Admin), gamma/gamma-pw (Gamma: 0 dashboards), public_user/public-pw
+    (Public: login 200, 403 on the dashboard/chart APIs); 2 dashboards and 1 chart owned by admin.
+    First run on a machine: venv install (~2 min) and seed DB (~45 s); later starts take ~4 s.
+    """
+    if os.environ.get("SCANNER_SKIP_SUPERSET") == "1":
+        pytest.skip("SCANNER_SKIP_SUPERSET=1: real Superset integration tests disabled")
+    from superset_server import ensure_superset_venv, start_superset
+
+    server = start_superset(tmp_path_factory.mktemp("superset"), venv=ensure_superset_venv())
+    try:
+        yield server
+    finally:
+        server.stop()
+

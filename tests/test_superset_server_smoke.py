@@ -1,25 +1,9 @@
 """Smoke tests of tests/superset_server.py against the real Superset it starts."""
 
-import os
-
 import pytest
 import requests
-from superset_server import ensure_superset_venv, start_superset
 
 pytestmark = pytest.mark.superset
-
-
-# Same text as tests/integration_superset_conftest_snippet.py (defined here so this file stands alone).
-@pytest.fixture(scope="session")
-def real_superset(tmp_path_factory):
-    if os.environ.get("SCANNER_SKIP_SUPERSET") == "1":
-        pytest.skip("SCANNER_SKIP_SUPERSET=1: real Superset integration tests disabled")
-    venv = ensure_superset_venv()
-    server = start_superset(tmp_path_factory.mktemp("superset"), venv=venv)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture()

@@ -1,0 +1,116 @@
+"""A small fake of Apache Superset's unauthenticated pages and REST API (6.1.0 behaviour).
+
+Serves what scanner's Superset probe touches, as the real server answers it
+(shared/contracts/superset-real-server.md): ``/health`` ``OK``, ``/version``, the ``/login/`` page
+with its bootstrap data, ``POST /api/v1/security/login`` (200 / 401 / 400 for a provider the server
+does not allow), and ``/api/v1/dashboard/`` and ``/api/v1/chart/`` counts (401 without a token,
+422 for a token it did not issue, 403 for a user without permissions). Most tests use this; the
+integration tests use a real Superset.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from html import escape
+
+from scanner.testing.server import LocalServer, Request, Response
+
+
+@dataclass
+class FakeUser:
+    password: str
+    dashboards: int = 2
+    charts: int = 3
+    forbidden: bool = False  # Public role: login works, every list call is 403
+
+
+@dataclass
+class FakeSuperset:
+    version: str = "6.1.0"
+    users: dict[str, FakeUser] = field(default_factory=lambda: {"admin": FakeUser("admin")})
+    providers: tuple[str, ...] = ("db",)
+
+    def __post_init__(self) -> None:
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.login_attempts: list[dict] = []
+        self._server = LocalServer(self._app, name="fake-superset")
+
+    def start(self) -> FakeSuperset:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> FakeSuperset:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def _login_page(self) -> bytes:
+        bootstrap = {"common": {"menu_data": {"brand": {"alt": "Superset"},
+                                              "navbar_right": {"version_string": self.version}}}}
+        data = escape(json.dumps(bootstrap), quote=True).replace("&quot;", "&#34;")
+        return (f'<!DOCTYPE html><html><head><title>Superset</title></head><body>'
+                f'<div id="app" data-bootstrap="{data}"></div></body></html>').encode()
+
+    def _app(self, request: Request) -> Response:
+        path = request.path
+        if request.method == "GET" and path in ("/health", "/healthcheck", "/ping"):
+            return Response(200, b"OK", {"Content-Type": "text/html; charset=utf-8"})
+        if request.method == "GET" and path == "/version":
+            return Response.json({"build_number": None, "version_sha": "", "version_string": self.version})
+        if request.method == "GET" and path == "/login/":
+            return Response(200, self._login_page(), {"Content-Type": "text/html; charset=utf-8"})
+        if request.method == "GET" and path == "/":
+            return Response(302, b"", {"Location": "/superset/welcome/"})
+        if request.method == "GET" and path == "/superset/welcome/":
+            return Response(302, b"", {"Location": "/login/?next=%2Fsuperset%2Fwelcome%2F"})
+        if path == "/api/v1/security/login":
+            if request.method != "POST":
+                return Response.json({"errors": [{"message": "405 Method Not Allowed"}]}, 405)
+            return self._login(request)
+        if request.method == "GET" and path in ("/api/v1/dashboard/", "/api/v1/chart/"):
+            return self._list(request, "dashboards" if "dashboard" in path else "charts")
+        return Response(404, b"<html><title>404</title></html>", {"Content-Type": "text/html"})
+
+    def _login(self, request: Request) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            return Response.json({"message": "Request payload is not JSON"}, 400)
+        self.login_attempts.append({"username": body.get("username"), "provider": body.get("provider")})
+        if "password" not in body:
+            return Response.json({"message": {"password": ["Missing data for required field."]}}, 400)
+        if body.get("provider") not in self.providers:
+            return Response.json({"message": {"provider": ["Alternative authentication provider is not allowed"]}}, 400)
+        user = self.users.get(str(body.get("username")))
+        if user is None or user.password != body.get("password"):
+            return Response.json({"message": "Not authorized"}, 401)
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = str(body["username"])
+        return Response.json({"access_token": token})
+
+    def _list(self, request: Request, kind: str) -> Response:
+        auth = request.header("Authorization") or ""
+        if not auth.startswith("Bearer "):
+            return Response.json({"msg": "Missing Authorization Header"}, 401)
+        with self._lock:
+            name = self._tokens.get(auth[len("Bearer "):])
+        if name is None:
+            return Response.json({"msg": "Signature verification failed"}, 422)
+        user = self.users[name]
+        if user.forbidden:
+            return Response.json({"message": "Forbidden"}, 403)
+        count = getattr(user, kind)
+        return Response.json({"count": count, "ids": list(range(1, min(count, 1) + 1)), "result": []})
