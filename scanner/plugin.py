@@ -36,11 +36,11 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from scanner.tls import TlsSettings
 from scanner.urls import normalize_base_url
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class EnvVar:
     help: str = ""
 
 
-class TargetSettings(BaseModel):
+class TargetSettings(TlsSettings):
     """Settings of one target. Plugins subclass it to add their own fields.
 
     Field names of plugin-specific options follow OpenMetadata's connection field names
@@ -89,27 +89,11 @@ class TargetSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str
-    verify_ssl: bool = True
-    ca_bundle: Path | None = None
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
         return normalize_base_url(value)
-
-    @field_validator("ca_bundle")
-    @classmethod
-    def _ca_bundle(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"CA bundle {str(value)!r} is not a readable file")
-        return value
-
-    @property
-    def verify(self) -> bool | str:
-        """What to pass as `verify` to requests-based clients."""
-        if not self.verify_ssl:
-            return False
-        return str(self.ca_bundle) if self.ca_bundle else True
 
 
 @dataclass(frozen=True)

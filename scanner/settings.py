@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from scanner import secrets
 from scanner.errors import ConfigError
+from scanner.tls import TlsSettings
 from scanner.urls import normalize_base_url
 
 if sys.version_info >= (3, 11):
@@ -31,15 +32,13 @@ DEFAULT_CONFIG = "config.toml"
 DEFAULT_ENV_FILE = ".env"
 
 
-class CatalogSettings(BaseModel):
+class CatalogSettings(TlsSettings):
     """[catalog]: the OpenMetadata / Collate server. Without a host, nothing is registered."""
 
     model_config = ConfigDict(extra="forbid")
 
     host: str | None = None
     jwt_token: SecretStr | None = None
-    verify_ssl: bool = True
-    ca_bundle: Path | None = None
     timeout: float = Field(30.0, gt=0, le=600)
     concurrency: int = Field(8, ge=1, le=256)
     retries: int = Field(4, ge=0, le=10)
@@ -51,19 +50,6 @@ class CatalogSettings(BaseModel):
             return None
         url = normalize_base_url(value)
         return url[: -len("/api")] if url.endswith("/api") else url
-
-    @field_validator("ca_bundle")
-    @classmethod
-    def _ca(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"CA bundle {str(value)!r} is not a readable file")
-        return value
-
-    @property
-    def verify(self) -> bool | str:
-        if not self.verify_ssl:
-            return False
-        return str(self.ca_bundle) if self.ca_bundle else True
 
 
 class ScanSettings(BaseModel):
