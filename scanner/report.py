@@ -109,7 +109,11 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
             f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", item.probe.version or "-", plan,
             f"[{_TAKEN_STYLE.get(item.taken or '', '')}]{item.taken or '-'}[/]",
         )
-    console.print(table)
+    if not result.items:
+        console.print("No targets found: set a platform's variables (see `scanner plugins`, e.g. SUPERSET_URL) "
+                      "or add [[targets]] to config.toml.", soft_wrap=True, markup=False)
+    else:
+        console.print(table)
     say = functools.partial(console.print, soft_wrap=True)  # detail lines stay whole, for grep
     for item in result.items:
         name = item.target.service_name
@@ -131,7 +135,7 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
     doc = document(result)
     totals = doc["totals"]
     status = ", ".join(f"{k} {v}" for k, v in sorted(totals["status"].items())) or "no targets"
-    taken = ", ".join(f"{k} {v}" for k, v in sorted(totals["taken"].items()))
+    taken = ", ".join(f"{k} {v}" for k, v in sorted(totals["taken"].items())) or "nothing to do"
     where = f"catalog {result.catalog.host} ({result.catalog.version})" if result.catalog else "no catalog"
     mode = " (dry run: nothing written)" if result.dry_run else ""
     say(f"\n{totals['targets']} target(s): {status}. {taken}. {where}{mode}.")

@@ -86,3 +86,9 @@ def test_unknown_platform_flag(run_cli):
 def test_argparse_usage_error_is_exit_2(run_cli):
     result = run_cli("scan", "--output", "xml")
     assert result.code == 2 and "invalid choice" in result.stderr
+
+
+def test_no_targets_says_how_to_add_some(run_cli):
+    result = run_cli("scan")
+    assert result.code == 0
+    assert "No targets found" in result.stdout and "[[targets]]" in result.stdout
