@@ -234,7 +234,6 @@ def reach_step(path: str = "/") -> Step:
 
     def run(ctx: ProbeContext) -> str:
         resp = ctx.http.get(ctx.target.url.rstrip("/") + path)
-        ctx.facts["reach_response"] = resp
         return f"HTTP {resp.status} in {resp.elapsed * 1000:.0f} ms"
 
     return Step(
