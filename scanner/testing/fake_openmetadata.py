@@ -37,6 +37,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from scanner.testing.faults import Fault, Faults
 from scanner.testing.server import LocalServer, Request, Response
 
 __all__ = [
@@ -236,22 +237,6 @@ class RecordedRequest:
     user: str | None
 
 
-@dataclass
-class _Fault:
-    status: int
-    times: int | None
-    method: str | None
-    path_prefix: str
-    headers: dict[str, str]
-    body: Any
-    reset: bool
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method is not None and self.method.upper() != method.upper():
-            return False
-        return path.startswith(self.path_prefix)
-
-
 # ------------------------------------------------------------------------------------------------------
 # the fake
 
@@ -286,7 +271,7 @@ class FakeOpenMetadata:
         self._domains: dict[str, dict] = {}
         self._services: dict[str, dict] = {}
         self._log: list[RecordedRequest] = []
-        self._faults: list[_Fault] = []
+        self._faults = Faults()
         self._server = LocalServer(self._app, port=port, name="fake-openmetadata")
         if bot_token is not None:
             self.add_token(bot_token, "ingestion-bot", True)
@@ -401,32 +386,17 @@ class FakeOpenMetadata:
         instead of being served (``times=None``: until ``clear_faults()``). ``body`` None gives
         ``{"code": status, "message": <reason>}``; bytes/str are sent as is, other values as JSON.
         ``reset=True`` closes the connection without answering. Faults apply before authentication."""
-        if times is not None and times < 1:
-            raise ValueError("times must be >= 1 or None")
-        with self._lock:
-            self._faults.append(_Fault(status, times, method, path_prefix, dict(headers or {}), body, reset))
+        self._faults.add(status, times, method, path_prefix, headers, body, reset=reset)
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _take_fault(self, method: str, path: str) -> _Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times <= 0:
-                            self._faults.remove(fault)
-                    return fault
-        return None
+        self._faults.clear()
 
     # -- HTTP entry point -----------------------------------------------------------------------------
     def _app(self, request: Request) -> Response:
         if self.latency:
             time.sleep(self.latency)
         user = self._user_for(request)
-        fault = self._take_fault(request.method, request.path)
+        fault = self._faults.take(request.method, request.path)
         if fault is not None:
             response = self._fault_response(fault)
         else:
@@ -440,7 +410,7 @@ class FakeOpenMetadata:
         self._record(request, 0 if response.reset else response.status, user)
         return response
 
-    def _fault_response(self, fault: _Fault) -> Response:
+    def _fault_response(self, fault: Fault) -> Response:
         if fault.reset:
             return Response(reset=True)
         if fault.body is None:
