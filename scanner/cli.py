@@ -1,4 +1,4 @@
-"""Command line: ``scanner scan | plugins | config``.
+"""Command line: ``scanner scan | plugins | config | demo``.
 
 Kept free of heavy imports: argparse builds the help, and each command imports what it needs, so
 ``scanner --help`` never loads a platform SDK (or even requests).
@@ -73,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     _common(plugins)
     plugins.add_argument("--output", choices=("table", "json"), default="table")
 
+    demo = sub.add_parser(
+        "demo", help="see the whole flow against local stand-ins (no setup needed)",
+        description="Start local stand-ins of OpenMetadata, Looker, Tableau and Superset on 127.0.0.1, set "
+        "the environment for them, run `scanner scan` (registering into the stand-in catalog), print the "
+        "report and what the catalog holds, then stop everything.",
+    )
+    demo.add_argument("--with-failures", action="store_true",
+                      help="add a Looker target with a wrong secret and a Superset URL that is not Superset")
+    demo.add_argument("--output", choices=("table", "json"), default="table", help="report format (default table)")
+    demo.add_argument("--dry-run", action="store_true", help="plan only: register nothing")
+    demo.add_argument("-v", "--verbose", action="count", default=0, help="more logs on stderr")
+    demo.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+
     config = sub.add_parser("config", help="show the effective settings and where each comes from")
     _common(config)
     config.add_argument("--output", choices=("table", "json"), default="table")
@@ -91,6 +104,10 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.setLevel(level)
     # urllib3 logs every retry as a warning; the final outcome is reported anyway.
     logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose >= 3 else logging.ERROR)
+    # The SDKs log every request at INFO, and TSC logs a traceback at ERROR when a non-Tableau server
+    # answers serverInfo; the probe reports both outcomes in one line anyway.
+    logging.getLogger("looker_sdk").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    logging.getLogger("TSC").setLevel(logging.DEBUG if verbose >= 3 else logging.CRITICAL)
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -157,13 +174,16 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(header_style="bold")
-    for column in ("name", "service type", "status", "env variables (also NAME__<INSTANCE>)", "source"):
-        table.add_column(column, overflow="fold")
+    table.add_column("name", no_wrap=True)
+    table.add_column("service type", no_wrap=True)
+    table.add_column("status", overflow="fold")
+    table.add_column("env variables (also NAME__<INSTANCE>)", no_wrap=True)
+    table.add_column("source", overflow="fold")
     for row in rows:
         status = "[green]enabled[/]" if row["status"] == "enabled" else f"[red]disabled[/]: {row['error']}"
         if row["hint"]:
             status += f" (fix: {row['hint']})"
-        table.add_row(row["name"], row["service_type"] or "-", status, ", ".join(row["env_vars"]) or "(TOML only)",
+        table.add_row(row["name"], row["service_type"] or "-", status, "\n".join(row["env_vars"]) or "(TOML only)",
                       row["source"])
     Console(highlight=False).print(table)
     return 0
@@ -216,7 +236,22 @@ def _print_config(settings, output: str) -> int:
     return 0
 
 
-COMMANDS = {"scan": cmd_scan, "plugins": cmd_plugins, "config": cmd_config}
+def cmd_demo(args: argparse.Namespace) -> int:
+    from scanner.demo import run_demo
+
+    scan_args = ["--output", args.output]
+    if args.dry_run:
+        scan_args.append("--dry-run")
+    if args.verbose:
+        scan_args.append("-" + "v" * args.verbose)
+    if args.quiet:
+        scan_args.append("-q")
+    # with --output json, stdout carries only the report; the narration goes to stderr
+    narration = sys.stderr if args.output == "json" else sys.stdout
+    return run_demo(scan_args, with_failures=args.with_failures, out=narration)
+
+
+COMMANDS = {"scan": cmd_scan, "plugins": cmd_plugins, "config": cmd_config, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

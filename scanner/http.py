@@ -202,26 +202,15 @@ class HttpClient:
         read = self.read_timeout if remaining is None else min(self.read_timeout, remaining)
         # The body must arrive within this wall-clock budget, whatever the per-read timeout.
         body_deadline = time.monotonic() + (read if remaining is None else remaining)
-        host = urlsplit(url).netloc
         try:
             raw = self.session.request(
                 method, url, headers=headers, params=params, json=json, data=data,
                 timeout=(connect, read), verify=self.verify, allow_redirects=False, stream=True,
             )
-        except requests.exceptions.SSLError as exc:
-            raise TlsFailed(f"TLS to {host} failed: {_reason(exc)}") from None
-        except requests.exceptions.ConnectTimeout:
-            raise TimedOut(f"connecting to {host} timed out after {connect:g}s") from None
-        except requests.exceptions.ReadTimeout:
-            raise TimedOut(f"{method} {_path(url)} on {host}: no answer within {read:g}s") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise ConnectFailed(f"cannot connect to {host}: {_reason(exc)}") from None
-        except requests.exceptions.InvalidURL as exc:
-            raise ConnectFailed(f"invalid URL {url!r}: {exc}") from None
         except requests.exceptions.RequestException as exc:
-            raise HttpError(f"{method} {_path(url)} on {host}: {_reason(exc)}") from None
+            raise translate_error(exc, method, url, connect, read) from None
         try:
-            body = self._read_capped(raw, method, url, body_deadline)
+            body = read_capped(raw, method, url, self.max_body, body_deadline)
         finally:
             raw.close()
         return Response(
@@ -229,29 +218,47 @@ class HttpClient:
             headers={k.lower(): v for k, v in raw.headers.items()}, body=body, elapsed=0.0,
         )
 
-    def _read_capped(self, raw: requests.Response, method: str, url: str, body_deadline: float) -> bytes:
-        declared = raw.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body:
-            raise BodyTooLarge(f"{method} {_path(url)}: body of {declared} bytes exceeds the {self.max_body}-byte cap")
-        chunks: list[bytes] = []
-        size = 0
-        stream = raw.raw  # urllib3's response: read1() returns what has arrived, so a body that
-        try:              # drips in byte by byte still meets the deadline check below
-            while True:
-                chunk = stream.read1(65536, decode_content=True)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > self.max_body:
-                    raise BodyTooLarge(f"{method} {_path(url)}: body exceeds the {self.max_body}-byte cap")
-                chunks.append(chunk)
-                if time.monotonic() > body_deadline:
-                    raise TimedOut(f"{method} {_path(url)}: body still arriving at the deadline")
-        except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-            raise TimedOut(f"{method} {_path(url)}: body stalled past the read timeout") from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ConnectFailed(f"{method} {_path(url)}: connection broke mid-response: {_reason(exc)}") from None
-        return b"".join(chunks)
+
+def translate_error(exc: requests.RequestException, method: str, url: str, connect: float, read: float) -> HttpError:
+    """The `HttpError` (one safe line) for a requests exception raised while sending."""
+    host = urlsplit(url).netloc
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TlsFailed(f"TLS to {host} failed: {_reason(exc)}")
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return TimedOut(f"connecting to {host} timed out after {connect:g}s")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return TimedOut(f"{method} {_path(url)} on {host}: no answer within {read:g}s")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return ConnectFailed(f"cannot connect to {host}: {_reason(exc)}")
+    if isinstance(exc, requests.exceptions.InvalidURL):
+        return ConnectFailed(f"invalid URL {url!r}: {exc}")
+    return HttpError(f"{method} {_path(url)} on {host}: {_reason(exc)}")
+
+
+def read_capped(raw: requests.Response, method: str, url: str, max_body: int, body_deadline: float) -> bytes:
+    """Read a streamed body, refusing more than `max_body` bytes or arrival past `body_deadline`."""
+    declared = raw.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body:
+        raise BodyTooLarge(f"{method} {_path(url)}: body of {declared} bytes exceeds the {max_body}-byte cap")
+    chunks: list[bytes] = []
+    size = 0
+    stream = raw.raw  # urllib3's response: read1() returns what has arrived, so a body that
+    try:              # drips in byte by byte still meets the deadline check below
+        while True:
+            chunk = stream.read1(65536, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_body:
+                raise BodyTooLarge(f"{method} {_path(url)}: body exceeds the {max_body}-byte cap")
+            chunks.append(chunk)
+            if time.monotonic() > body_deadline:
+                raise TimedOut(f"{method} {_path(url)}: body still arriving at the deadline")
+    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+        raise TimedOut(f"{method} {_path(url)}: body stalled past the read timeout") from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise ConnectFailed(f"{method} {_path(url)}: connection broke mid-response: {_reason(exc)}") from None
+    return b"".join(chunks)
 
 
 def _origin_of(location: str, base: str) -> str:

@@ -224,6 +224,7 @@ def validate_model(model: type[BaseModel], values: Mapping[str, Any], locate: Ca
 
 def config_error_from(exc: ValidationError, model: type[BaseModel], locate: Callable[[tuple], str]) -> ConfigError:
     err = exc.errors(include_url=False, include_input=False)[0]
+    whole = not err.get("loc")  # a model-level rule (e.g. "one of these pairs"): no key to name
     loc = tuple(err.get("loc") or ("?",))
     key = ".".join(str(p) for p in loc)
     message = str(err.get("msg", "invalid value"))
@@ -236,7 +237,7 @@ def config_error_from(exc: ValidationError, model: type[BaseModel], locate: Call
         hint = _did_you_mean(str(loc[-1]), model.model_fields)
     elif err.get("type") == "missing":
         message = f"missing required key {key!r}"
-    else:
+    elif not whole:
         message = f"{key}: {message}"
     return ConfigError(message, where=locate(loc), hint=hint)
 

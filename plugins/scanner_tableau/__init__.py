@@ -1,0 +1,309 @@
+"""Tableau Server / Tableau Cloud: found from ``TABLEAU_*``, proven through tableauserverclient (TSC).
+
+Steps (OpenMetadata's names where they mean the same):
+
+``Reach``              something answers HTTP at the URL
+``ServerInfo``         unauthenticated ``serverInfo``; TSC answers a non-Tableau server with None,
+                       an "Unknown" item or a non-XML error: each is ``not_detected``
+``ValidateApiVersion`` the REST API is recent enough for the credentials (a personal access token
+                       needs 3.6); below 3.5 the Metadata API OpenMetadata uses for lineage is missing
+``CheckAccess``        sign in once (a personal access token allows one session: a second sign-in
+                       would end the first), on the server's own API version
+``ValidateSiteUrl``    the site signed in to is the one asked for (its canonical content URL)
+``GetWorkbooks``       count of workbooks on the site (403 = ``forbidden``, 0 = warning)
+``GetViews``           count of views (optional: a failure is a warning)
+
+TSC gets a `GuardedSession` (timeouts, TLS, no redirects: TSC would re-send the sign-in body to any
+host, capped bodies). ``finish`` signs out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+from pydantic import SecretStr, model_validator
+
+from scanner.plugin import (
+    EnvVar,
+    Plugin,
+    ProbeContext,
+    ProbeResult,
+    Status,
+    Step,
+    StepFailed,
+    Target,
+    TargetSettings,
+    reach_step,
+)
+from scanner_tableau.models import AccessTokenAuth, BasicAuth, SslConfig, TableauConnection
+
+PAT_MIN_API = Version("3.6")       # personal access token sign-in (Tableau 2019.4)
+METADATA_MIN_API = Version("3.5")  # Metadata API, used by OpenMetadata for lineage (Tableau 2019.3)
+SIGN_OUT_GRACE = 2.0               # seconds past the deadline a sign-out may take
+CREDENTIALS_HINT = ("check TABLEAU_TOKEN_NAME / TABLEAU_TOKEN_SECRET (or TABLEAU_USERNAME / TABLEAU_PASSWORD), "
+                    "and that TABLEAU_SITE is the site's content URL (the part after /site/ in the browser; "
+                    "empty for the Default site)")
+
+
+class TableauSettings(TargetSettings):
+    siteName: str = ""  # the site's content URL; "" = the Default site (Tableau Server only)
+    personalAccessTokenName: str | None = None
+    personalAccessTokenSecret: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> TableauSettings:
+        token = (self.personalAccessTokenName, self.personalAccessTokenSecret)
+        basic = (self.username, self.password)
+        has_token, has_basic = any(v is not None for v in token), any(v is not None for v in basic)
+        if has_token and has_basic:
+            raise ValueError("give a personal access token or a username/password, not both")
+        if not has_token and not has_basic:
+            raise ValueError("no credentials: set TABLEAU_TOKEN_NAME + TABLEAU_TOKEN_SECRET "
+                             "(TOML personalAccessTokenName + personalAccessTokenSecret), "
+                             "or TABLEAU_USERNAME + TABLEAU_PASSWORD (TOML username + password)")
+        pair = token if has_token else basic
+        if any(v is None for v in pair) or any(isinstance(v, SecretStr) and not v.get_secret_value() for v in pair):
+            which = ("TABLEAU_TOKEN_NAME and TABLEAU_TOKEN_SECRET" if has_token
+                     else "TABLEAU_USERNAME and TABLEAU_PASSWORD")
+            raise ValueError(f"incomplete credentials: both {which} are needed")
+        return self
+
+    @property
+    def uses_token(self) -> bool:
+        return self.personalAccessTokenName is not None
+
+    @property
+    def principal(self) -> str:
+        return f"token {self.personalAccessTokenName!r}" if self.uses_token else f"user {self.username!r}"
+
+
+def _server(ctx: ProbeContext) -> Any:
+    """One TSC Server per probe, over a GuardedSession, built on first use."""
+    server = ctx.facts.get("server")
+    if server is None:
+        import tableauserverclient as TSC
+
+        from scanner.sdk_http import GuardedSession
+
+        session = GuardedSession(verify=ctx.target.settings.verify, deadline=ctx.deadline,
+                                 connect_timeout=ctx.http.connect_timeout, read_timeout=ctx.read_timeout)
+        server = TSC.Server(ctx.target.url, http_options={"timeout": ctx.read_timeout},
+                            session_factory=lambda: session)
+        ctx.facts.update(server=server, session=session)
+    return server
+
+
+def server_info(ctx: ProbeContext) -> str:
+    from tableauserverclient.server.endpoint.exceptions import (
+        InternalServerError,
+        NonXMLResponseError,
+        ServerResponseError,
+    )
+    from tableauserverclient.server.exceptions import EndpointUnavailableError, ServerInfoEndpointNotFoundError
+
+    server = _server(ctx)
+    not_here = "check that the URL is the Tableau Server (or Tableau Cloud pod) address, not another tool"
+    try:
+        info = server.server_info.get()
+    except NonXMLResponseError:
+        raise StepFailed(Status.NOT_DETECTED, f"no Tableau here: {_last(ctx)} answered without Tableau's XML",
+                         not_here) from None
+    except InternalServerError as exc:
+        if b"tableau.com/api" in (exc.content or b""):
+            raise StepFailed(Status.ERROR, f"Tableau answered serverInfo with {exc.code}") from None
+        raise StepFailed(Status.NOT_DETECTED, f"no Tableau here: serverInfo answered {exc.code} without Tableau's XML",
+                         not_here) from None
+    except (ServerInfoEndpointNotFoundError, EndpointUnavailableError):
+        raise StepFailed(Status.ERROR, "Tableau has no serverInfo endpoint (404003): older than Tableau 10.1",
+                         "scanner and OpenMetadata need Tableau Server 2019.4 or later") from None
+    except ServerResponseError as exc:
+        raise StepFailed(Status.ERROR, f"serverInfo answered {exc.code}: {exc.summary}") from None
+    if info is None or "Unknown" in (info.product_version, info.rest_api_version) or not info.rest_api_version:
+        raise StepFailed(Status.NOT_DETECTED, "no Tableau here: serverInfo did not answer Tableau's serverInfo XML",
+                         not_here)
+    ctx.version = info.product_version
+    ctx.canonical_url = server.server_address.rstrip("/")
+    ctx.facts["rest_api_version"] = info.rest_api_version
+    ctx.details.update(build=info.build_number, rest_api_version=info.rest_api_version)
+    return f"Tableau {info.product_version} (build {info.build_number}, REST API {info.rest_api_version})"
+
+
+def validate_api_version(ctx: ProbeContext) -> str:
+    settings: TableauSettings = ctx.target.settings  # type: ignore[assignment]
+    raw = ctx.facts["rest_api_version"]
+    try:
+        version = Version(raw)
+    except InvalidVersion:
+        raise StepFailed(Status.ERROR, f"serverInfo gave an unreadable REST API version {raw!r}") from None
+    if settings.uses_token and version < PAT_MIN_API:
+        raise StepFailed(
+            Status.ERROR,
+            f"signing in with a personal access token needs REST API {PAT_MIN_API}; this server has {raw}",
+            "use TABLEAU_USERNAME / TABLEAU_PASSWORD, or upgrade to Tableau Server 2019.4 or later",
+        )
+    if version < METADATA_MIN_API:
+        ctx.warn(f"REST API {raw} < {METADATA_MIN_API}: no Metadata API, so OpenMetadata gets no lineage")
+    return f"REST API {raw}"
+
+
+def check_access(ctx: ProbeContext) -> str:
+    import tableauserverclient as TSC
+
+    settings: TableauSettings = ctx.target.settings  # type: ignore[assignment]
+    server = _server(ctx)
+    server.version = ctx.facts["rest_api_version"]  # sign in on the server's own version (TSC would use 2.4)
+    if settings.uses_token:
+        secret = settings.personalAccessTokenSecret.get_secret_value()  # type: ignore[union-attr]
+        auth = TSC.PersonalAccessTokenAuth(settings.personalAccessTokenName, secret, site_id=settings.siteName)
+    else:
+        auth = TSC.TableauAuth(settings.username, settings.password.get_secret_value(),  # type: ignore[union-attr]
+                               site_id=settings.siteName)
+    site = repr(settings.siteName) if settings.siteName else "the Default site"
+    try:
+        server.auth.sign_in(auth)
+    except TSC.FailedSignInError as exc:
+        raise StepFailed(
+            Status.AUTH_FAILED,
+            f"Tableau refused the sign-in of {settings.principal} to {site} ({exc.code} {exc.summary}: "
+            "wrong credentials, or no such site for them)", CREDENTIALS_HINT,
+        ) from None
+    except Exception as exc:
+        raise _tableau_failure(exc, "sign-in") from None
+    ctx.facts["signed_in"] = True
+    return f"signed in as {settings.principal} to {site}"
+
+
+def validate_site_url(ctx: ProbeContext) -> str:
+    settings: TableauSettings = ctx.target.settings  # type: ignore[assignment]
+    server = ctx.facts["server"]
+    actual = server.site_url or ""
+    if actual != settings.siteName:
+        if actual.lower() != settings.siteName.lower():
+            raise StepFailed(Status.ERROR, f"signed in to site {actual!r}, not the {settings.siteName!r} asked for",
+                             "set TABLEAU_SITE to the site's content URL")
+        ctx.warn(f"the site's content URL is spelled {actual!r}; registering that spelling")
+    ctx.details.update(site_url=actual, site_id=server.site_id)
+    return f"site {actual!r} (id {server.site_id})" if actual else f"Default site (id {server.site_id})"
+
+
+def _counter(endpoint: str, label: str):
+    def run(ctx: ProbeContext) -> str:
+        import tableauserverclient as TSC
+
+        server = ctx.facts["server"]
+        try:
+            _, pagination = getattr(server, endpoint).get(TSC.RequestOptions(pagesize=1))
+        except Exception as exc:
+            raise _tableau_failure(exc, f"listing {label}") from None
+        count = int(pagination.total_available or 0)
+        ctx.details[label] = count
+        if count == 0:
+            ctx.warn(f"0 {label} visible on this site: OpenMetadata would ingest none")
+        return f"{count} {label}"
+
+    return run
+
+
+def _tableau_failure(exc: Exception, doing: str) -> Exception:
+    """A StepFailed for a TSC exception; scanner's own HTTP errors pass through unchanged."""
+    import tableauserverclient as TSC
+    from tableauserverclient.server.endpoint.exceptions import InternalServerError, NonXMLResponseError
+
+    if isinstance(exc, TSC.FailedSignInError):  # any 401 after sign-in
+        return StepFailed(
+            Status.AUTH_FAILED, f"{doing}: the session was rejected ({exc.code} {exc.summary})",
+            "a personal access token allows one session at a time: another sign-in with the same token "
+            "(another scanner or an ingestion run) ends this one; give scanner its own token",
+        )
+    if isinstance(exc, TSC.ServerResponseError):
+        code = str(exc.code or "")
+        if code.startswith("403"):
+            return StepFailed(Status.FORBIDDEN, f"{doing}: not allowed ({code} {exc.summary})",
+                              "give the user at least the Viewer site role on this site")
+        if code.startswith("429"):
+            return StepFailed(Status.ERROR, f"{doing}: Tableau is rate limiting (429) and still was after retries",
+                              "run again later, or lower --concurrency")
+        return StepFailed(Status.ERROR, f"{doing} failed ({code} {exc.summary}: {exc.detail})")
+    if isinstance(exc, InternalServerError):
+        return StepFailed(Status.ERROR, f"{doing}: Tableau answered {exc.code}")
+    if isinstance(exc, NonXMLResponseError):
+        return StepFailed(Status.ERROR, f"{doing}: the answer was not Tableau's XML")
+    return exc
+
+
+def _last(ctx: ProbeContext) -> str:
+    session = ctx.facts.get("session")
+    status = getattr(session, "last_status", None)
+    return f"serverInfo (HTTP {status})" if status else "serverInfo"
+
+
+class TableauPlugin(Plugin):
+    name = "tableau"
+    title = "Tableau"
+    service_type = "Tableau"
+    settings_model = TableauSettings
+    env_vars = (
+        EnvVar("TABLEAU_URL", "url", help="server URL, e.g. https://tableau.example.com or https://10ay.online.tableau.com"),
+        EnvVar("TABLEAU_SITE", "siteName", help="site content URL; empty = the Default site"),
+        EnvVar("TABLEAU_TOKEN_NAME", "personalAccessTokenName", help="personal access token name"),
+        EnvVar("TABLEAU_TOKEN_SECRET", "personalAccessTokenSecret", secret=True, help="personal access token secret"),
+        EnvVar("TABLEAU_USERNAME", "username", help="instead of a token"),
+        EnvVar("TABLEAU_PASSWORD", "password", secret=True, help="instead of a token"),
+        EnvVar("TABLEAU_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
+        EnvVar("TABLEAU_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA"),
+    )
+
+    def steps(self, target: Target) -> Sequence[Step]:
+        return [
+            reach_step(),
+            Step("ServerInfo", server_info, gate=True, description="unauthenticated serverInfo is Tableau's"),
+            Step("ValidateApiVersion", validate_api_version, gate=True,
+                 description="the REST API version suits the credentials"),
+            Step("CheckAccess", check_access, gate=True, description="sign in (once) with the credentials"),
+            Step("ValidateSiteUrl", validate_site_url, gate=True, description="signed in to the site asked for"),
+            Step("GetWorkbooks", _counter("workbooks", "workbooks"), description="list the site's workbooks"),
+            Step("GetViews", _counter("views", "views"), mandatory=False, description="list the site's views"),
+        ]
+
+    def finish(self, ctx: ProbeContext) -> None:
+        server, session = ctx.facts.get("server"), ctx.facts.get("session")
+        if server is None:
+            return
+        session.deadline = max(session.deadline, time.monotonic() + SIGN_OUT_GRACE)
+        try:
+            if ctx.facts.get("signed_in"):
+                server.auth.sign_out()
+        finally:
+            server.close()
+            session.close()
+
+    def connection_config(self, target: Target, result: ProbeResult) -> TableauConnection:
+        settings: TableauSettings = target.settings  # type: ignore[assignment]
+        host = result.canonical_url or target.url
+        auth: AccessTokenAuth | BasicAuth
+        if settings.uses_token:
+            auth = AccessTokenAuth(personalAccessTokenName=settings.personalAccessTokenName,
+                                   personalAccessTokenSecret=settings.personalAccessTokenSecret)
+        else:
+            auth = BasicAuth(username=settings.username, password=settings.password)
+        ssl = None
+        if not host.startswith("https://"):
+            verify = "no-ssl"
+        elif settings.verify_ssl:
+            verify = "validate"
+            if settings.ca_bundle:
+                ssl = SslConfig(caCertificate=SecretStr(settings.ca_bundle.read_text()))
+        else:
+            verify = "ignore"
+        return TableauConnection(
+            hostPort=host, authType=auth, siteName=result.details.get("site_url", settings.siteName) or None,
+            apiVersion=result.details.get("rest_api_version"), verifySSL=verify, sslConfig=ssl,
+        )
+
+
+plugin = TableauPlugin()

@@ -1,0 +1,31 @@
+"""``TableauConnection.json`` (openmetadata-ingestion 2.0.7): the keys scanner sets."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from scanner.openmetadata.models import ConnectionConfig, Secret
+
+
+class BasicAuth(ConnectionConfig):
+    username: str
+    password: Secret
+
+
+class AccessTokenAuth(ConnectionConfig):
+    personalAccessTokenName: str
+    personalAccessTokenSecret: Secret
+
+
+class SslConfig(ConnectionConfig):
+    caCertificate: Secret | None = None
+
+
+class TableauConnection(ConnectionConfig):
+    type: Literal["Tableau"] = "Tableau"
+    hostPort: str
+    authType: BasicAuth | AccessTokenAuth
+    siteName: str | None = None
+    apiVersion: str | None = None
+    verifySSL: Literal["no-ssl", "ignore", "validate"] | None = "no-ssl"
+    sslConfig: SslConfig | None = None
