@@ -93,20 +93,28 @@ _TAKEN_STYLE = {"created": "green", "updated": "cyan", "unchanged": "dim", "fail
                 "skipped": "yellow", "planned": "cyan"}
 
 
+def _found(details: dict[str, Any]) -> str:
+    """The counts a probe found (``{"dashboards": 12}`` -> ``12 dashboards``)."""
+    counts = [f"{v} {k.replace('_', ' ')}" for k, v in details.items()
+              if isinstance(v, int) and not isinstance(v, bool)]
+    return ", ".join(counts) or "-"
+
+
 def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console(file=out, highlight=False)
     table = Table(title=None, show_lines=False, header_style="bold")
-    for column in ("service", "platform", "url", "status", "version", "plan", "result"):
+    for column in ("service", "platform", "url", "status", "version", "found", "plan", "result"):
         table.add_column(column, overflow="fold")
     for item in result.items:
         status = item.probe.status.value
         plan = item.action.value + (f" ({', '.join(item.changes)})" if item.changes else "")
         table.add_row(
             item.target.service_name, item.target.platform, item.probe.canonical_url or item.target.url,
-            f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", item.probe.version or "-", plan,
+            f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", item.probe.version or "-",
+            _found(item.probe.details), plan,
             f"[{_TAKEN_STYLE.get(item.taken or '', '')}]{item.taken or '-'}[/]",
         )
     if not result.items:

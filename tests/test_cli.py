@@ -31,6 +31,20 @@ def test_plugins_lists_builtin_custom(run_cli):
     rows = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
     assert rows["custom"]["status"] == "enabled"
     assert rows["custom"]["service_type"] == "CustomDashboard"
+    assert {n: rows[n]["service_type"] for n in ("looker", "tableau", "superset")} == {
+        "looker": "Looker", "tableau": "Tableau", "superset": "Superset"}
+    assert "LOOKERSDK_VERIFY_SSL" in rows["looker"]["env_vars"] and "TABLEAU_SITE" in rows["tableau"]["env_vars"]
+
+
+def test_listing_plugins_imports_no_platform_sdk():
+    import subprocess
+    import sys
+
+    code = ("import sys; from scanner import registry; entries = registry.discover();"
+            "assert all(e.plugin for e in entries), [e.error for e in entries];"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('looker_sdk', 'tableauserverclient')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_config_shows_sources_and_masks_secrets(tmp_path, run_cli):

@@ -7,8 +7,9 @@ Steps (OpenMetadata's names where they mean the same):
                        an "Unknown" item or a non-XML error: each is ``not_detected``
 ``ValidateApiVersion`` the REST API is recent enough for the credentials (a personal access token
                        needs 3.6); below 3.5 the Metadata API OpenMetadata uses for lineage is missing
-``CheckAccess``        sign in once (a personal access token allows one session: a second sign-in
-                       would end the first), on the server's own API version
+``CheckAccess``        sign in once, on the server's own API version. A personal access token allows
+                       one session: a second sign-in ends the first, so targets sharing a token on
+                       one server take turns (a lock held from sign-in to sign-out)
 ``ValidateSiteUrl``    the site signed in to is the one asked for (its canonical content URL)
 ``GetWorkbooks``       count of workbooks on the site (403 = ``forbidden``, 0 = warning)
 ``GetViews``           count of views (optional: a failure is a warning)
@@ -19,6 +20,7 @@ host, capped bodies). ``finish`` signs out.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +48,15 @@ SIGN_OUT_GRACE = 2.0               # seconds past the deadline a sign-out may ta
 CREDENTIALS_HINT = ("check TABLEAU_TOKEN_NAME / TABLEAU_TOKEN_SECRET (or TABLEAU_USERNAME / TABLEAU_PASSWORD), "
                     "and that TABLEAU_SITE is the site's content URL (the part after /site/ in the browser; "
                     "empty for the Default site)")
+
+
+_token_locks: dict[tuple[str, str], threading.Lock] = {}
+_token_locks_guard = threading.Lock()
+
+
+def _token_lock(url: str, token_name: str) -> threading.Lock:
+    with _token_locks_guard:
+        return _token_locks.setdefault((url, token_name), threading.Lock())
 
 
 class TableauSettings(TargetSettings):
@@ -122,6 +133,9 @@ def server_info(ctx: ProbeContext) -> str:
         raise StepFailed(Status.ERROR, "Tableau has no serverInfo endpoint (404003): older than Tableau 10.1",
                          "scanner and OpenMetadata need Tableau Server 2019.4 or later") from None
     except ServerResponseError as exc:
+        if not exc.code:  # XML-ish (e.g. a tiny HTML page) without Tableau's <error code>
+            raise StepFailed(Status.NOT_DETECTED, f"no Tableau here: {_last(ctx)} answered without Tableau's XML",
+                             not_here) from None
         raise StepFailed(Status.ERROR, f"serverInfo answered {exc.code}: {exc.summary}") from None
     if info is None or "Unknown" in (info.product_version, info.rest_api_version) or not info.rest_api_version:
         raise StepFailed(Status.NOT_DETECTED, "no Tableau here: serverInfo did not answer Tableau's serverInfo XML",
@@ -164,6 +178,12 @@ def check_access(ctx: ProbeContext) -> str:
         auth = TSC.TableauAuth(settings.username, settings.password.get_secret_value(),  # type: ignore[union-attr]
                                site_id=settings.siteName)
     site = repr(settings.siteName) if settings.siteName else "the Default site"
+    if settings.uses_token:
+        lock = _token_lock(ctx.target.url, settings.personalAccessTokenName or "")
+        if not lock.acquire(timeout=max(0.0, ctx.remaining())):
+            raise StepFailed(Status.ERROR, f"{settings.principal} stayed in use by another target until the deadline",
+                             "give each target its own personal access token")
+        ctx.facts["token_lock"] = lock
     try:
         server.auth.sign_in(auth)
     except TSC.FailedSignInError as exc:
@@ -281,6 +301,9 @@ class TableauPlugin(Plugin):
         finally:
             server.close()
             session.close()
+            lock = ctx.facts.pop("token_lock", None)
+            if lock is not None:
+                lock.release()
 
     def connection_config(self, target: Target, result: ProbeResult) -> TableauConnection:
         settings: TableauSettings = target.settings  # type: ignore[assignment]
