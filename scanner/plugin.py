@@ -23,7 +23,9 @@ Rules for plugin code:
 - Import the platform SDK inside ``steps``/``connection_config``/step functions, never at module
   import time, so ``scanner --help`` and ``scanner plugins`` stay instant.
 - Talk HTTP through ``ctx.http`` (timeouts, TLS, redirect and body-size rules are enforced there).
-  An SDK with its own transport must be given ``ctx.timeout()`` and ``ctx.target.settings.verify``.
+  An SDK with its own transport gets a ``scanner.sdk_http.GuardedSession`` (the same rules for the
+  SDK's requests; see the Looker and Tableau plugins), or at least ``ctx.timeout()`` and
+  ``ctx.target.settings.verify``.
 - A step returns a one-line message on success, or raises `StepFailed` with the outcome
   `Status`, a message and a fix hint. Any other exception fails the step as ``error``.
 - Secrets are ``SecretStr``; never put one in a message, a fact or an exception.

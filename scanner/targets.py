@@ -147,6 +147,10 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target]:
             if suffix not in instances:
                 if var is anchor:
                     continue  # set but empty: not an instance
+                if not suffix:  # e.g. LOOKERSDK_CLIENT_ID kept for a TOML ${...} reference or another tool
+                    log.warning("%s is set but %s is not: no %s target from the environment",
+                                key, anchor.name, plugin.name)
+                    continue
                 raise ConfigError(
                     f"{key} is set but {anchor.name}{'__' + suffix if suffix else ''} is not",
                     where=settings.env_source(key), hint="every instance needs its URL",

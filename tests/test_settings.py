@@ -91,3 +91,22 @@ def test_example_config_is_valid(tmp_path):
     settings = load_settings(config=str(REPO / "config.example.toml"), environ={})
     assert settings.scan.concurrency == 32
     assert [t.values["platform"] for t in settings.targets] == ["custom"]
+
+
+def test_example_config_commented_targets_are_valid_when_uncommented(tmp_path):
+    import re
+
+    from conftest import REPO
+
+    from scanner import registry
+    from scanner.targets import collect_targets
+
+    text = (REPO / "config.example.toml").read_text()
+    examples = text.split("# More examples", 1)[1].split("\n", 1)[1]
+    uncommented = re.sub(r"^# ?(?!#)", "", examples, flags=re.MULTILINE)
+    (tmp_path / "c.toml").write_text(uncommented)
+    env = {"SUPERSET_PASSWORD_FINANCE": "a", "LOOKERSDK_CLIENT_ID": "b", "LOOKERSDK_CLIENT_SECRET": "c",
+           "TABLEAU_TOKEN_SECRET": "d"}
+    settings = load_settings(config=str(tmp_path / "c.toml"), environ=env)
+    targets = collect_targets(settings, registry.discover())
+    assert [t.service_name for t in targets] == ["superset_finance", "looker_acme_cloud_looker_com", "tableau_sales"]
