@@ -134,3 +134,12 @@ def test_bad_credentials_settings_are_one_line_config_errors(run_cli, tableau, e
     assert result.code == 2, result.stderr
     assert result.stderr.count("\n") == 1 and needle in result.stderr and "Traceback" not in result.stderr
     assert tableau.requests == []
+
+
+def test_a_url_pasted_from_the_browser_names_the_site(run_cli, tableau, catalog):
+    env = {**catalog_env(catalog), "TABLEAU_URL__SALES": tableau.url + "/#/site/Sales/workbooks",
+           "TABLEAU_TOKEN_NAME__SALES": "scanner-pat", "TABLEAU_TOKEN_SECRET__SALES": PAT_SECRET}
+    result, by = scan(run_cli, env)
+    assert result.code == 0, result.stderr
+    assert by["sales"]["url"] == tableau.url and by["sales"]["details"]["site_url"] == "Sales"
+    assert catalog.services["tableau_sales"]["connection"]["config"]["siteName"] == "Sales"

@@ -20,6 +20,7 @@ host, capped bodies). ``finish`` signs out.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -50,6 +51,7 @@ CREDENTIALS_HINT = ("check TABLEAU_TOKEN_NAME / TABLEAU_TOKEN_SECRET (or TABLEAU
                     "empty for the Default site)")
 
 
+_SITE_IN_FRAGMENT = re.compile(r"^/?site/([^/?#]+)")
 _token_locks: dict[tuple[str, str], threading.Lock] = {}
 _token_locks_guard = threading.Lock()
 
@@ -65,6 +67,23 @@ class TableauSettings(TargetSettings):
     personalAccessTokenSecret: SecretStr | None = None
     username: str | None = None
     password: SecretStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _browser_url(cls, values: Any) -> Any:
+        """Accept a URL pasted from the browser: ``https://host/#/site/Sales/home`` means site ``Sales``."""
+        if not isinstance(values, dict) or not isinstance(values.get("url"), str) or "#" not in values["url"]:
+            return values
+        base, fragment = values["url"].split("#", 1)
+        match = _SITE_IN_FRAGMENT.match(fragment)
+        values = {**values, "url": base}
+        if match:
+            site = match.group(1)
+            given = values.get("siteName")
+            if given not in (None, "", site):
+                raise ValueError(f"the URL names site {site!r} but the site setting says {given!r}")
+            values["siteName"] = site
+        return values
 
     @model_validator(mode="after")
     def _one_credential(self) -> TableauSettings:
