@@ -1,4 +1,4 @@
-"""Command line: ``scanner scan | plugins | config | demo``.
+"""Command line: ``scanner scan | inventory | history | plugins | config | demo``.
 
 Kept free of heavy imports: argparse builds the help, and each command imports what it needs, so
 ``scanner --help`` never loads a platform SDK (or even requests).
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scanner import __version__
-from scanner.errors import ExitCode, ScannerError
+from scanner.errors import ConfigError, ExitCode, ScannerError
 
 EXIT_CODES = """\
 exit codes:
@@ -68,10 +68,31 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-env-discovery", dest="env_discovery", action="store_false", default=None,
                       help="only targets declared in the config file")
     scan.add_argument("--print-config", action="store_true", help="show the effective settings and exit")
+    _inventory_flags(scan)
+    scan.add_argument("--gone-after", type=int, metavar="N",
+                      help="a target missing from N consecutive runs is 'gone' (default 3)")
+    scan.add_argument("--prune", action="store_true",
+                      help="soft-delete the catalog services scanner registered whose targets are gone "
+                      "(refused when a probe errored, nothing was found, or more than 20%% would go)")
+    scan.add_argument("--every", metavar="DURATION", type=_duration,
+                      help="run again every DURATION (e.g. 15m, 1h, 90s) until SIGTERM/SIGINT")
+    scan.add_argument("--jitter", type=float, default=0.1, metavar="FRACTION",
+                      help="spread each --every wait by up to this fraction (default 0.1)")
 
     plugins = sub.add_parser("plugins", help="list installed plugins and the variables they read")
     _common(plugins)
     plugins.add_argument("--output", choices=("table", "json"), default="table")
+
+    inventory = sub.add_parser("inventory", help="what the inventory knows: each target, last seen, last status")
+    _common(inventory)
+    _inventory_flags(inventory, with_disable=False)
+    inventory.add_argument("--output", choices=("table", "json"), default="table")
+
+    history = sub.add_parser("history", help="one service's timeline, run by run")
+    _common(history)
+    _inventory_flags(history, with_disable=False)
+    history.add_argument("service", help="service name, e.g. looker_emea")
+    history.add_argument("--output", choices=("table", "json"), default="table")
 
     demo = sub.add_parser(
         "demo", help="see the whole flow against local stand-ins (no setup needed)",
@@ -90,6 +111,33 @@ def build_parser() -> argparse.ArgumentParser:
     _common(config)
     config.add_argument("--output", choices=("table", "json"), default="table")
     return parser
+
+
+def _inventory_flags(parser: argparse.ArgumentParser, with_disable: bool = True) -> None:
+    parser.add_argument("--inventory", metavar="FILE",
+                        help="inventory file (default: $SCANNER_INVENTORY, "
+                        "else ~/.local/state/scanner/inventory.sqlite3)")
+    if with_disable:
+        parser.add_argument("--no-inventory", dest="inventory_enabled", action="store_false", default=None,
+                            help="record nothing (no drift, no history, no prune)")
+
+
+def _duration(text: str) -> float:
+    """``90s``, ``15m``, ``1h30m``, ``2h`` or plain seconds -> seconds (at least 1)."""
+    import re
+
+    raw = text.strip().lower()
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", raw)
+    if raw.replace(".", "", 1).isdigit():
+        seconds = float(raw)
+    elif match and any(match.groups()):
+        h, m, sec = (int(g) if g else 0 for g in match.groups())
+        seconds = h * 3600 + m * 60 + sec
+    else:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 15m, 1h30m)")
+    if seconds < 1:
+        raise argparse.ArgumentTypeError("the interval must be at least 1s")
+    return seconds
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -121,6 +169,9 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
         "scan.target_deadline": getattr(args, "target_deadline", None),
         "scan.env_discovery": getattr(args, "env_discovery", None),
         "scan.dry_run": getattr(args, "dry_run", None),
+        "inventory.path": getattr(args, "inventory", None),
+        "inventory.enabled": getattr(args, "inventory_enabled", None),
+        "inventory.gone_after": getattr(args, "gone_after", None),
     }
 
 
@@ -133,18 +184,30 @@ def _load(args: argparse.Namespace):
 def cmd_scan(args: argparse.Namespace) -> int:
     from scanner import registry
     from scanner.report import write_json, write_table
-    from scanner.scan import run_scan
+    from scanner.runner import run_once
 
     settings = _load(args)
     if args.print_config:
         return _print_config(settings, args.output)
+    if args.prune and not settings.inventory.enabled:
+        raise ConfigError("--prune needs the inventory (it remembers what scanner registered)",
+                          where="--no-inventory")
     entries = registry.discover()
-    result = run_scan(settings, entries)
-    if args.output == "json":
-        write_json(result, sys.stdout)
-    else:
-        write_table(result, sys.stdout, show_payloads=settings.scan.dry_run)
-    return int(result.exit_code)
+
+    def once(current) -> int:
+        result = run_once(current, entries, prune=args.prune)
+        if args.output == "json":
+            write_json(result, sys.stdout)
+            sys.stdout.flush()
+        else:
+            write_table(result, sys.stdout, show_payloads=current.scan.dry_run)
+        return int(result.exit_code)
+
+    if args.every is None:
+        return once(settings)
+    from scanner.watch import run_every
+
+    return run_every(args.every, args.jitter, once, first_settings=settings, reload=lambda: _load(args))
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -251,7 +314,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(scan_args, with_failures=args.with_failures, out=narration)
 
 
-COMMANDS = {"scan": cmd_scan, "plugins": cmd_plugins, "config": cmd_config, "demo": cmd_demo}
+def cmd_inventory(args: argparse.Namespace) -> int:
+    from scanner.inventory.views import show_inventory
+
+    return show_inventory(_inventory_path(args), args.output, sys.stdout)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from scanner.inventory.views import show_history
+
+    return show_history(_inventory_path(args), args.service, args.output, sys.stdout)
+
+
+def _inventory_path(args: argparse.Namespace):
+    settings = _load(args)
+    path = settings.inventory.resolved_path(settings.env)
+    if not path.is_file():
+        raise ConfigError("no inventory yet: run `scanner scan` first", where=str(path),
+                          hint="or point --inventory / SCANNER_INVENTORY at an existing one")
+    return path
+
+
+COMMANDS = {"scan": cmd_scan, "plugins": cmd_plugins, "config": cmd_config, "demo": cmd_demo,
+            "inventory": cmd_inventory, "history": cmd_history}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -101,6 +101,7 @@ def _run_scan(env: dict[str, str], scan_args: Sequence[str]) -> int:
     base = {k: v for k, v in os.environ.items()
             if k in ("PATH", "HOME", "LANG", "LC_ALL", "TERM", "NO_COLOR", "COLUMNS", "SYSTEMROOT", "TMPDIR")}
     with tempfile.TemporaryDirectory(prefix="scanner-demo-") as cwd:
-        proc = subprocess.run([sys.executable, "-m", "scanner", "scan", *scan_args],
-                              env={**base, **env}, cwd=cwd, check=False)
+        # the demo's inventory lives and dies with the demo: yours is never touched
+        env = {**base, **env, "SCANNER_INVENTORY": os.path.join(cwd, "inventory.sqlite3")}
+        proc = subprocess.run([sys.executable, "-m", "scanner", "scan", *scan_args], env=env, cwd=cwd, check=False)
     return proc.returncode

@@ -78,6 +78,9 @@ def document(result: RunResult) -> dict[str, Any]:
             "action": dict(Counter(i.action.value for i in items)),
             "taken": dict(Counter(i.taken or "none" for i in items)),
         },
+        "inventory": result.inventory,
+        "drift": [{"service_name": e.service_name, "kind": e.kind, "detail": e.detail} for e in result.drift],
+        "prune": result.prune.as_dict() if result.prune is not None else None,
         "exit_code": int(result.exit_code),
     }
 
@@ -91,6 +94,53 @@ _STATUS_STYLE = {"ok": "green", "unreachable": "red", "tls_error": "red", "not_d
                  "auth_failed": "red", "forbidden": "red", "error": "red"}
 _TAKEN_STYLE = {"created": "green", "updated": "cyan", "unchanged": "dim", "failed": "bold red",
                 "skipped": "yellow", "planned": "cyan"}
+
+
+_DRIFT_MARK = {"new": "[green]+[/]", "changed": "[cyan]~[/]", "gone": "[red]-[/]", "recovered": "[green]↺[/]"}
+
+
+def describe_event(kind: str, detail: dict[str, Any]) -> str:
+    """One readable phrase for a drift event."""
+    if kind == "changed":
+        parts = [name if value is True else f"{name} {value[0]} → {value[1]}" for name, value in detail.items()]
+        return "changed: " + ", ".join(parts)
+    if kind in ("gone", "recovered") and "missing_runs" in detail:
+        return f"{kind} (missing from {detail['missing_runs']} run(s))"
+    if kind == "new":
+        return f"new ({detail.get('status')}{', ' + detail['version'] if detail.get('version') else ''})"
+    return kind
+
+
+def _write_drift(result: RunResult, say) -> None:
+    if result.inventory is None:
+        return
+    if not result.drift:
+        say(f"\nNo change since the last run (inventory {result.inventory['path']}).")
+        return
+    say("\nSince the last run:")
+    for event in result.drift:
+        say(f"  {_DRIFT_MARK.get(event.kind, '?')} {event.service_name}: {describe_event(event.kind, event.detail)}",
+            markup=True)
+
+
+def _write_prune(result: RunResult, say) -> None:
+    report = result.prune
+    if report is None:
+        return
+    if report.refused:
+        say(f"\n[red]✗[/] prune refused: {report.refused}", markup=True)
+        return
+    if not report.candidates:
+        say("\nprune: no gone service that scanner registered here")
+        return
+    verb = "would soft-delete" if report.dry_run else "soft-deleted"
+    shown = report.candidates if report.dry_run else report.deleted
+    if shown:
+        say(f"\nprune: {verb} {', '.join(shown)} (restorable)")
+    if report.already_gone:
+        say(f"prune: already deleted elsewhere: {', '.join(report.already_gone)}")
+    for name, error in report.failed.items():
+        say(f"[red]✗[/] prune {name}: {error}", markup=True)
 
 
 def _found(details: dict[str, Any]) -> str:
@@ -140,6 +190,8 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
             if item.request is not None and item.action in (Action.CREATE, Action.UPDATE):
                 console.print(f"\n[bold]{item.action.value}[/] {item.target.service_name}:")
                 console.print_json(json.dumps(item.request.payload(reveal_secrets=False)))
+    _write_drift(result, say)
+    _write_prune(result, say)
     doc = document(result)
     totals = doc["totals"]
     status = ", ".join(f"{k} {v}" for k, v in sorted(totals["status"].items())) or "no targets"

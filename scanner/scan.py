@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from scanner.apply import apply_plan
 from scanner.errors import CatalogError, ExitCode
@@ -23,7 +24,7 @@ from scanner.probe import run_probe
 from scanner.registry import PluginEntry
 from scanner.secrets import redact
 from scanner.settings import Settings
-from scanner.targets import collect_targets
+from scanner.targets import collect_targets, select_plugins
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,16 @@ class RunResult:
     items: list[PlanItem] = field(default_factory=list)
     catalog: CatalogInfo | None = None
     dry_run: bool = False
+    platforms: list[str] = field(default_factory=list)  # the platforms this run covered
+    inventory: dict[str, Any] | None = None             # {"path", "run_id"} when recorded
+    drift: list[Any] = field(default_factory=list)      # scanner.inventory.drift.Event
+    prune: Any = None                                   # scanner.prune.PruneReport when asked for
 
     @property
     def exit_code(self) -> ExitCode:
         failed = any(not i.probe.ok or i.taken == "failed" for i in self.items)
+        if self.prune is not None and not self.prune.ok:
+            failed = True
         return ExitCode.FAILURES if failed else ExitCode.OK
 
 
@@ -57,6 +64,7 @@ def run_scan(
     """Run one scan. Raises ConfigError (bad settings) or CatalogError (catalog unusable at start)."""
     result = RunResult(started_at=datetime.now(timezone.utc), dry_run=settings.scan.dry_run)
     targets = collect_targets(settings, entries)
+    result.platforms = sorted(select_plugins(entries, settings.scan.platforms))
     plugins = {e.name: e.plugin for e in entries if e.plugin is not None}
     catalog = CatalogClient(settings.catalog) if settings.catalog.host else None
     try:

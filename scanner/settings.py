@@ -95,6 +95,29 @@ class ServiceDefaults(BaseModel):
         return value
 
 
+class InventorySettings(BaseModel):
+    """[inventory]: the SQLite memory of past runs (drift, history, prune)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    path: Path | None = None  # default: platform state dir (see scanner.inventory.paths)
+    gone_after: int = Field(3, ge=1, le=1000)
+    prune_max_share: float = Field(0.2, gt=0, le=1)
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return Path(value).expanduser() if value.strip() else None
+        return value
+
+    def resolved_path(self, environ: Mapping[str, str] | None = None) -> Path:
+        from scanner.inventory.paths import default_inventory_path
+
+        return self.path or default_inventory_path(environ)
+
+
 CATALOG_ENV = {
     "OPENMETADATA_HOST": "host",
     "OPENMETADATA_JWT_TOKEN": "jwt_token",
@@ -108,10 +131,15 @@ SCAN_ENV = {
     "SCANNER_TIMEOUT": "timeout",
     "SCANNER_TARGET_DEADLINE": "target_deadline",
 }
+INVENTORY_ENV = {
+    "SCANNER_INVENTORY": "path",
+    "SCANNER_GONE_AFTER": "gone_after",
+}
 SECTIONS: dict[str, type[BaseModel]] = {
     "catalog": CatalogSettings,
     "scan": ScanSettings,
     "service": ServiceDefaults,
+    "inventory": InventorySettings,
 }
 
 
@@ -129,6 +157,7 @@ class Settings:
     catalog: CatalogSettings
     scan: ScanSettings
     service: ServiceDefaults
+    inventory: InventorySettings
     targets: list[RawTarget]
     env: Mapping[str, str] = field(repr=False)          # .env merged under the process env (holds secrets)
     env_sources: Mapping[str, str]                      # variable -> "env" | ".env"
@@ -175,7 +204,7 @@ def load_settings(
         for key, value in table.items():
             layered[section][key] = value
             sources[f"{section}.{key}"] = f"{cfg_name}:[{section}].{key}"
-    for section, mapping in (("catalog", CATALOG_ENV), ("scan", SCAN_ENV)):
+    for section, mapping in (("catalog", CATALOG_ENV), ("scan", SCAN_ENV), ("inventory", INVENTORY_ENV)):
         for var, key in mapping.items():
             value = env.get(var)
             if value is not None and value.strip() != "":
@@ -209,6 +238,7 @@ def load_settings(
 
     return Settings(
         catalog=catalog, scan=models["scan"], service=models["service"],  # type: ignore[arg-type]
+        inventory=models["inventory"],  # type: ignore[arg-type]
         targets=targets, env=env, env_sources=env_sources, sources=sources,
         config_path=config_path, env_file=env_path,
     )

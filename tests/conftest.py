@@ -67,6 +67,7 @@ def run_cli(tmp_path: Path):
             if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "VIRTUAL_ENV")
         }
         base.update({"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"})
+        base["XDG_STATE_HOME"] = str(tmp_path / "state")  # the default inventory stays in the test's folder
         base.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "scanner", *args],

@@ -142,6 +142,13 @@ class CatalogClient:
         self.bulk_supported = True
         return resp.json()
 
+    def soft_delete_service(self, name: str) -> bool:
+        """Soft-delete (restorable: ``PUT .../restore`` or a new PUT) the service and its children.
+        False when there is nothing to delete (unknown, or already deleted)."""
+        path = f"{SERVICES}/name/{quote(quote_name(name), safe='')}?hardDelete=false&recursive=true"
+        resp = self._call("DELETE", path, ok=(200, 404))
+        return resp.status_code == 200
+
     def resolve_owner(self, owner: str) -> dict[str, str]:
         """``user:alice`` / ``team:data`` -> an EntityReference ``{"id", "type"}``."""
         with self._refs_lock:

@@ -1,0 +1,305 @@
+"""The inventory: an embedded SQLite file recording every run and every target's outcome.
+
+- WAL mode and a busy timeout: two scanner processes may write one file at once. Each run inserts
+  its ``runs`` row when it starts and records everything else in one ``BEGIN IMMEDIATE``
+  transaction when it ends, so runs are serialised there and each one's drift is computed
+  against the run committed before it. A run is never lost; a run that fails keeps the last good
+  state untouched (it is recorded as ``failed``, with its error).
+- No secret is ever written. A connection config, which holds secrets, is kept only as an
+  HMAC-SHA256 under a key stored in a separate file (``<inventory>.key``, mode 0600): the hash
+  detects a rotated password without letting anyone with the database test guesses against it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scanner.errors import ConfigError
+from scanner.inventory.drift import Event, Known, Observation, diff
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    state TEXT NOT NULL,                 -- running | finished | failed
+    settings_fingerprint TEXT NOT NULL,
+    platforms TEXT NOT NULL,             -- JSON list: the platforms this run covered
+    dry_run INTEGER NOT NULL,
+    catalog_host TEXT,
+    exit_code INTEGER,
+    totals TEXT,                         -- JSON
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS observations (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    service_name TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version TEXT,
+    steps TEXT NOT NULL,                 -- JSON [[name, status], ...]
+    message TEXT,
+    config_hash TEXT,
+    action TEXT NOT NULL,
+    taken TEXT,
+    PRIMARY KEY (run_id, service_name)
+);
+CREATE TABLE IF NOT EXISTS targets (
+    service_name TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version TEXT,
+    config_hash TEXT,
+    state TEXT NOT NULL,                 -- present | gone
+    missing_runs INTEGER NOT NULL DEFAULT 0,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    last_seen_run INTEGER NOT NULL,
+    last_ok_at TEXT,
+    registered_in TEXT,                  -- catalog host where scanner itself created or updated it
+    pruned_at TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    service_name TEXT NOT NULL,
+    kind TEXT NOT NULL,                  -- new | changed | gone | recovered | pruned
+    detail TEXT NOT NULL,                -- JSON
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS observations_by_service ON observations(service_name, run_id);
+CREATE INDEX IF NOT EXISTS events_by_service ON events(service_name, run_id);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class TargetRecord:
+    """One target as a run saw it, ready to store (no secret)."""
+
+    observation: Observation
+    instance: str
+    steps: list[tuple[str, str]]
+    message: str
+    action: str
+    taken: str | None
+    registered: bool  # scanner created or updated it in the catalog in this run
+
+
+class Inventory:
+    def __init__(self, path: Path):
+        self.path = path
+        self._key = self._load_key(path)
+        try:
+            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            with self._write():
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise ConfigError(f"inventory schema {version} is newer than this scanner ({SCHEMA_VERSION})",
+                                      where=str(path), hint="upgrade scanner, or point --inventory elsewhere")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"cannot use the inventory: {exc}", where=str(path),
+                              hint="point --inventory (or SCANNER_INVENTORY) at a writable file") from None
+
+    @classmethod
+    def open(cls, path: Path) -> Inventory:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the inventory folder: {exc.strerror}", where=str(path.parent),
+                              hint="point --inventory (or SCANNER_INVENTORY) at a writable place") from None
+        return cls(path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- the keyed hash -------------------------------------------------------------------------
+    @staticmethod
+    def _load_key(path: Path) -> bytes:
+        key_path = path.with_name(path.name + ".key")
+        with contextlib.suppress(FileNotFoundError):
+            return _read_key(key_path)
+        key = secrets.token_bytes(32)
+        try:
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first: use theirs
+            return _read_key(key_path)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the inventory key: {exc.strerror}", where=str(key_path)) from None
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key.hex())
+        return key
+
+    def config_hash(self, config: dict[str, Any]) -> str:
+        """HMAC-SHA256 of the canonical JSON of a connection config (secrets included, never stored)."""
+        canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()[:32]
+
+    # -- runs -----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def begin_run(self, fingerprint: str, platforms: list[str], dry_run: bool, catalog_host: str | None) -> int:
+        with self._write():
+            cursor = self._db.execute(
+                "INSERT INTO runs (started_at, state, settings_fingerprint, platforms, dry_run, catalog_host) "
+                "VALUES (?, 'running', ?, ?, ?, ?)",
+                (_now(), fingerprint, json.dumps(sorted(platforms)), int(dry_run), catalog_host),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def fail_run(self, run_id: int, error: str) -> None:
+        with self._write():
+            self._db.execute("UPDATE runs SET state='failed', finished_at=?, error=? WHERE id=?",
+                             (_now(), error[:500], run_id))
+
+    def finish_run(
+        self,
+        run_id: int,
+        records: list[TargetRecord],
+        *,
+        platforms: list[str],
+        gone_after: int,
+        exit_code: int,
+        totals: dict[str, Any],
+        catalog_host: str | None,
+    ) -> list[Event]:
+        """Store the run's outcomes and its drift against the last committed state, atomically."""
+        now = _now()
+        with self._write():
+            known = {row["service_name"]: _known(row) for row in self._db.execute("SELECT * FROM targets")}
+            events, state = diff(known, [r.observation for r in records], set(platforms), gone_after)
+            for r in records:
+                o = r.observation
+                self._db.execute(
+                    "INSERT INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (run_id, o.service_name, o.platform, r.instance, o.url, o.status, o.version,
+                     json.dumps(r.steps), r.message, o.config_hash, r.action, r.taken),
+                )
+            by_name = {r.observation.service_name: r for r in records}
+            for name, entry in state.items():
+                record = by_name.get(name)
+                self._db.execute(
+                    "INSERT INTO targets (service_name, platform, url, status, version, config_hash, state, "
+                    "missing_runs, first_seen_at, last_seen_at, last_seen_run) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT(service_name) DO UPDATE SET platform=excluded.platform, url=excluded.url, "
+                    "status=excluded.status, version=excluded.version, config_hash=excluded.config_hash, "
+                    "state=excluded.state, missing_runs=excluded.missing_runs"
+                    + (", last_seen_at=excluded.last_seen_at, last_seen_run=excluded.last_seen_run"
+                       if record else ""),
+                    (name, entry.platform, entry.url, entry.status, entry.version, entry.config_hash, entry.state,
+                     entry.missing_runs, now, now, run_id),
+                )
+                if record and entry.status == "ok":
+                    self._db.execute("UPDATE targets SET last_ok_at=? WHERE service_name=?", (now, name))
+                if record and record.registered and catalog_host:
+                    self._db.execute("UPDATE targets SET registered_in=?, pruned_at=NULL WHERE service_name=?",
+                                     (catalog_host, name))
+            for event in events:
+                self._db.execute("INSERT INTO events VALUES (?,?,?,?,?)",
+                                 (run_id, event.service_name, event.kind, json.dumps(event.detail), now))
+            self._db.execute(
+                "UPDATE runs SET state='finished', finished_at=?, exit_code=?, totals=? WHERE id=?",
+                (now, exit_code, json.dumps(totals), run_id),
+            )
+        return events
+
+    def mark_pruned(self, run_id: int, names: list[str]) -> None:
+        now = _now()
+        with self._write():
+            for name in names:
+                self._db.execute("UPDATE targets SET pruned_at=? WHERE service_name=?", (now, name))
+                self._db.execute("INSERT INTO events VALUES (?,?,?,?,?)", (run_id, name, "pruned", "{}", now))
+
+    # -- reading --------------------------------------------------------------------------------
+    def targets(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM targets ORDER BY platform, service_name").fetchall()
+        return [dict(row) for row in rows]
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [_decoded(dict(row), "platforms", "totals") for row in rows]
+
+    def history(self, service_name: str) -> list[dict[str, Any]]:
+        """The target's timeline: each run that saw it (or logged an event for it), oldest first."""
+        observed = {
+            row["run_id"]: _decoded(dict(row), "steps")
+            for row in self._db.execute(
+                "SELECT o.*, r.started_at, r.dry_run FROM observations o JOIN runs r ON r.id = o.run_id "
+                "WHERE o.service_name=? ORDER BY o.run_id", (service_name,))
+        }
+        events: dict[int, list[dict[str, Any]]] = {}
+        for row in self._db.execute("SELECT * FROM events WHERE service_name=? ORDER BY rowid", (service_name,)):
+            events.setdefault(row["run_id"], []).append({"kind": row["kind"], "detail": json.loads(row["detail"])})
+        timeline = []
+        for run_id in sorted(set(observed) | set(events)):
+            entry = observed.get(run_id) or {"run_id": run_id, "service_name": service_name, "seen": False}
+            entry.setdefault("seen", run_id in observed)
+            if not entry["seen"]:
+                started = self._db.execute("SELECT started_at FROM runs WHERE id=?", (run_id,)).fetchone()
+                entry["started_at"] = started[0] if started else None
+            entry["events"] = events.get(run_id, [])
+            timeline.append(entry)
+        return timeline
+
+
+def _read_key(key_path: Path) -> bytes:
+    try:
+        key = bytes.fromhex(key_path.read_text().strip())
+    except ValueError:
+        key = b""
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"cannot read the inventory key: {exc.strerror}", where=str(key_path)) from None
+    if len(key) < 16:
+        raise ConfigError("the inventory key is damaged", where=str(key_path),
+                          hint="delete it: a new key is made, and every config is reported changed once")
+    return key
+
+
+def _known(row: sqlite3.Row) -> Known:
+    return Known(row["service_name"], row["platform"], row["url"], row["status"], row["version"],
+                 row["config_hash"], row["state"], row["missing_runs"])
+
+
+def _decoded(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key])
+    return row
