@@ -143,6 +143,12 @@ def _write_prune(result: RunResult, say) -> None:
         say(f"[red]✗[/] prune {name}: {error}", markup=True)
 
 
+def _styled(text: str, style: str | None) -> str:
+    from rich.markup import escape
+
+    return f"[{style}]{escape(text)}[/]" if style else escape(text)
+
+
 def _found(details: dict[str, Any]) -> str:
     """The counts a probe found (``{"dashboards": 12}`` -> ``12 dashboards``)."""
     counts = [f"{v} {k.replace('_', ' ')}" for k, v in details.items()
@@ -163,9 +169,9 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
         plan = item.action.value + (f" ({', '.join(item.changes)})" if item.changes else "")
         table.add_row(
             item.target.service_name, item.target.platform, item.probe.canonical_url or item.target.url,
-            f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", item.probe.version or "-",
+            _styled(status, _STATUS_STYLE.get(status)), item.probe.version or "-",
             _found(item.probe.details), plan,
-            f"[{_TAKEN_STYLE.get(item.taken or '', '')}]{item.taken or '-'}[/]",
+            _styled(item.taken or "-", _TAKEN_STYLE.get(item.taken or "")),
         )
     if not result.items:
         console.print("No targets found: set a platform's variables (see `scanner plugins`, e.g. SUPERSET_URL) "

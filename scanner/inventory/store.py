@@ -256,24 +256,29 @@ class Inventory:
         return [_decoded(dict(row), "platforms", "totals") for row in rows]
 
     def history(self, service_name: str) -> list[dict[str, Any]]:
-        """The target's timeline: each run that saw it (or logged an event for it), oldest first."""
+        """The target's timeline, oldest first: every finished run since it was first seen that covered its
+        platform (``seen`` False when that run did not find it), with the drift events of each run."""
         observed = {
             row["run_id"]: _decoded(dict(row), "steps")
             for row in self._db.execute(
                 "SELECT o.*, r.started_at, r.dry_run FROM observations o JOIN runs r ON r.id = o.run_id "
                 "WHERE o.service_name=? ORDER BY o.run_id", (service_name,))
         }
+        if not observed:
+            return []
         events: dict[int, list[dict[str, Any]]] = {}
         for row in self._db.execute("SELECT * FROM events WHERE service_name=? ORDER BY rowid", (service_name,)):
             events.setdefault(row["run_id"], []).append({"kind": row["kind"], "detail": json.loads(row["detail"])})
+        platform = next(iter(observed.values()))["platform"]
         timeline = []
-        for run_id in sorted(set(observed) | set(events)):
-            entry = observed.get(run_id) or {"run_id": run_id, "service_name": service_name, "seen": False}
-            entry.setdefault("seen", run_id in observed)
-            if not entry["seen"]:
-                started = self._db.execute("SELECT started_at FROM runs WHERE id=?", (run_id,)).fetchone()
-                entry["started_at"] = started[0] if started else None
-            entry["events"] = events.get(run_id, [])
+        for run in self._db.execute("SELECT id, started_at, platforms FROM runs WHERE id >= ? AND state='finished' "
+                                    "ORDER BY id", (min(observed),)):
+            if run["id"] not in observed and platform not in json.loads(run["platforms"]):
+                continue
+            entry = observed.get(run["id"]) or {"run_id": run["id"], "service_name": service_name,
+                                                "started_at": run["started_at"]}
+            entry["seen"] = run["id"] in observed
+            entry["events"] = events.get(run["id"], [])
             timeline.append(entry)
         return timeline
 
