@@ -18,7 +18,8 @@ from scanner.errors import ConfigError, ExitCode, ScannerError
 EXIT_CODES = """\
 exit codes:
   0    every target was probed fine and every registration succeeded
-  1    some target failed its probe, or a registration or catalog call failed
+  1    some target failed its probe, a registration or catalog call failed, or --prune
+       was refused by a fail-safe or could not delete
   2    usage or configuration error (nothing was probed or written)
   130  interrupted
 
@@ -26,6 +27,7 @@ environment:
   OPENMETADATA_HOST, OPENMETADATA_JWT_TOKEN, OPENMETADATA_VERIFY_SSL, OPENMETADATA_CA_BUNDLE
                        the catalog (without a host, nothing is registered)
   SCANNER_CONFIG       config file (default ./config.toml when present)
+  SCANNER_INVENTORY    inventory file (default ~/.local/state/scanner/inventory.sqlite3)
   plugin variables     see `scanner plugins` (e.g. SUPERSET_URL, SUPERSET_URL__FINANCE)
   NO_COLOR             plain output
 """

@@ -343,6 +343,8 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             value = getattr(model, key)
             if isinstance(value, SecretStr):
                 shown = secrets.MASK if value.get_secret_value() else "(empty)"
+            elif value is None and (name, key) == ("inventory", "path"):
+                shown = f"{settings.inventory.resolved_path(settings.env)} (default)"
             elif value is None:
                 shown = "(not set)"
             elif isinstance(value, list):
