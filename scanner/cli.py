@@ -199,7 +199,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     def once(current) -> int:
         result = run_once(current, entries, prune=args.prune)
         if args.output == "json":
-            write_json(result, sys.stdout)
+            write_json(result, sys.stdout, one_line=args.every is not None)
             sys.stdout.flush()
         else:
             write_table(result, sys.stdout, show_payloads=current.scan.dry_run)

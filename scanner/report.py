@@ -85,8 +85,9 @@ def document(result: RunResult) -> dict[str, Any]:
     }
 
 
-def write_json(result: RunResult, out: TextIO) -> None:
-    json.dump(document(result), out, indent=2, sort_keys=False)
+def write_json(result: RunResult, out: TextIO, *, one_line: bool = False) -> None:
+    """The JSON report; `one_line` (used by ``--every``) makes a JSON Lines stream, one run per line."""
+    json.dump(document(result), out, indent=None if one_line else 2, sort_keys=False)
     out.write("\n")
 
 

@@ -76,6 +76,23 @@ def test_a_signal_during_a_run_lets_it_finish_first(tmp_path):
     assert finished_runs(inv) == ["finished"] and "1 target(s): ok 1" in out
 
 
+def test_json_output_is_one_line_per_run(tmp_path, web):
+    import json
+
+    inv = tmp_path / "inv.sqlite3"
+    proc = start(tmp_path, web.url, "--every", "1s", "--jitter", "0", "--output", "json")
+    try:
+        wait_for(lambda: finished_runs(inv).count("finished") >= 2)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    lines = out.splitlines()
+    assert len(lines) == len(finished_runs(inv)) >= 2, err
+    assert [json.loads(line)["inventory"]["run_id"] for line in lines] == list(range(1, len(lines) + 1))
+
+
 def test_a_failing_run_does_not_stop_the_loop(tmp_path, web, closed_port):
     inv = tmp_path / "inv.sqlite3"
     (tmp_path / ".env").write_text(f"OPENMETADATA_HOST=http://127.0.0.1:{closed_port}\nOPENMETADATA_JWT_TOKEN=t-1\n")
