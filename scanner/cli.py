@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--timeout", type=float, metavar="SECONDS", help="read timeout per request (default 10)")
     scan.add_argument("--target-deadline", type=float, metavar="SECONDS",
                       help="time budget per target (default 60)")
+    scan.add_argument("--run-deadline", type=float, metavar="SECONDS",
+                      help="time budget for the whole run: targets not done by then end as error (default none)")
+    scan.add_argument("--per-host", type=int, metavar="N",
+                      help="targets probed at once on one host:port, to be polite (default 8)")
     scan.add_argument("--no-env-discovery", dest="env_discovery", action="store_false", default=None,
                       help="only targets declared in the config file")
     scan.add_argument("--print-config", action="store_true", help="show the effective settings and exit")
@@ -169,6 +173,8 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
         "scan.concurrency": getattr(args, "concurrency", None),
         "scan.timeout": getattr(args, "timeout", None),
         "scan.target_deadline": getattr(args, "target_deadline", None),
+        "scan.run_deadline": getattr(args, "run_deadline", None),
+        "scan.per_host": getattr(args, "per_host", None),
         "scan.env_discovery": getattr(args, "env_discovery", None),
         "scan.dry_run": getattr(args, "dry_run", None),
         "inventory.path": getattr(args, "inventory", None),
@@ -196,8 +202,21 @@ def cmd_scan(args: argparse.Namespace) -> int:
                           where="--no-inventory")
     entries = registry.discover()
 
+    live = args.output == "table" and not args.quiet and sys.stderr.isatty()
+
     def once(current) -> int:
-        result = run_once(current, entries, prune=args.prune)
+        progress = None
+        if live:
+            from scanner.progress import LiveProgress
+
+            progress = LiveProgress(sys.stderr)
+        try:
+            result = run_once(current, entries, prune=args.prune,
+                              on_start=progress.start if progress else None,
+                              on_item=progress.item if progress else None)
+        finally:
+            if progress is not None:
+                progress.stop()
         if args.output == "json":
             write_json(result, sys.stdout, one_line=args.every is not None)
             sys.stdout.flush()

@@ -120,6 +120,7 @@ class HttpClient:
         self.read_timeout = read_timeout
         self.max_body = max_body
         self.deadline = deadline  # time.monotonic() value after which nothing more is sent
+        self.deadline_name = "the deadline"  # how errors name it ("the target deadline")
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc credentials picked up behind our back
         self.session.headers["User-Agent"] = USER_AGENT
@@ -208,26 +209,27 @@ class HttpClient:
                 timeout=(connect, read), verify=self.verify, allow_redirects=False, stream=True,
             )
         except requests.exceptions.RequestException as exc:
-            raise translate_error(exc, method, url, connect, read) from None
-        try:
-            body = read_capped(raw, method, url, self.max_body, body_deadline)
-        finally:
-            raw.close()
+            cut_by = self.deadline_name if remaining is not None and remaining < self.read_timeout else None
+            raise translate_error(exc, method, url, connect, read, cut_by) from None
+        body = read_whole(raw, method, url, self.max_body, body_deadline)
         return Response(
             method=method, url=url, status=raw.status_code,
             headers={k.lower(): v for k, v in raw.headers.items()}, body=body, elapsed=0.0,
         )
 
 
-def translate_error(exc: requests.RequestException, method: str, url: str, connect: float, read: float) -> HttpError:
-    """The `HttpError` (one safe line) for a requests exception raised while sending."""
+def translate_error(exc: requests.RequestException, method: str, url: str, connect: float, read: float,
+                    cut_by: str | None = None) -> HttpError:
+    """The `HttpError` (one safe line) for a requests exception raised while sending. `cut_by` names the
+    deadline when it, not the configured timeout, set the wait (e.g. "the target deadline")."""
     host = urlsplit(url).netloc
+    until = f"{cut_by} ({read:.3g}s left)" if cut_by else f"{read:g}s"
     if isinstance(exc, requests.exceptions.SSLError):
         return TlsFailed(f"TLS to {host} failed: {_reason(exc)}")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return TimedOut(f"connecting to {host} timed out after {connect:g}s")
+        return TimedOut(f"connecting to {host} timed out after {connect:.3g}s" + (f", at {cut_by}" if cut_by else ""))
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return TimedOut(f"{method} {_path(url)} on {host}: no answer within {read:g}s")
+        return TimedOut(f"{method} {_path(url)} on {host}: no answer within {until}")
     if isinstance(exc, requests.exceptions.ConnectionError):
         return ConnectFailed(f"cannot connect to {host}: {_reason(exc)}")
     if isinstance(exc, requests.exceptions.InvalidURL):
@@ -259,6 +261,20 @@ def read_capped(raw: requests.Response, method: str, url: str, max_body: int, bo
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise ConnectFailed(f"{method} {_path(url)}: connection broke mid-response: {_reason(exc)}") from None
     return b"".join(chunks)
+
+
+def read_whole(raw: requests.Response, method: str, url: str, max_body: int, body_deadline: float) -> bytes:
+    """`read_capped`, then hand the connection back to the pool for the next request (keep-alive, no new
+    TCP or TLS handshake); a connection whose body was not read to the end is closed instead."""
+    try:
+        body = read_capped(raw, method, url, max_body, body_deadline)
+    except BaseException:
+        raw.close()
+        raise
+    raw._content = body
+    raw._content_consumed = True
+    raw.close()  # with the content consumed, this only releases the connection to the pool
+    return body
 
 
 def _origin_of(location: str, base: str) -> str:

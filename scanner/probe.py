@@ -66,6 +66,7 @@ def run_probe(
     connect_timeout: float = 5.0,
     read_timeout: float = 10.0,
     deadline_s: float = 60.0,
+    deadline_name: str = "target deadline",
 ) -> ProbeResult:
     """Probe one target. Never raises: every failure ends in the returned result."""
     started = time.monotonic()
@@ -74,6 +75,7 @@ def run_probe(
         verify=target.settings.verify, connect_timeout=connect_timeout,
         read_timeout=read_timeout, deadline=deadline,
     )
+    http.deadline_name = f"the {deadline_name}"
     ctx = ProbeContext(target=target, http=http, deadline=deadline, read_timeout=read_timeout)
     results: list[StepResult] = []
     status, message, hint = Status.OK, "", ""
@@ -90,8 +92,8 @@ def run_probe(
                                           f"skipped: {blocked_by} failed"))
                 continue
             if ctx.remaining() <= 0:
-                failure = (Status.ERROR, f"target deadline of {deadline_s:g}s reached before this step",
-                           "raise scan.target_deadline or check why the host is slow")
+                failure = (Status.ERROR, f"{deadline_name} of {deadline_s:.3g}s reached before this step",
+                           "raise --target-deadline (or --run-deadline), or check why the host is slow")
                 results.append(_failed(step, 0.0, *failure[1:]))
                 if step.mandatory and status is Status.OK:
                     status, message, hint = failure

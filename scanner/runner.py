@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 
 from scanner.inventory.drift import Observation
 from scanner.inventory.store import Inventory, TargetRecord
@@ -48,7 +49,9 @@ def _record(item: PlanItem, inventory: Inventory, registered: bool) -> TargetRec
     )
 
 
-def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = False) -> RunResult:
+def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = False,
+             on_start: Callable[[int], None] | None = None,
+             on_item: Callable[[PlanItem], None] | None = None) -> RunResult:
     """Scan, record and prune. Raises what `run_scan` raises (the run is then recorded as failed)."""
     inv_settings = settings.inventory
     inventory = Inventory.open(inv_settings.resolved_path(settings.env)) if inv_settings.enabled else None
@@ -61,7 +64,7 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
                                          sorted(select_plugins(entries, settings.scan.platforms)),
                                          settings.scan.dry_run, settings.catalog.host)
         try:
-            result = run_scan(settings, entries)
+            result = run_scan(settings, entries, on_start=on_start, on_item=on_item)
         except BaseException as exc:
             if inventory is not None and run_id is not None:
                 inventory.fail_run(run_id, redact(str(exc)) or type(exc).__name__)

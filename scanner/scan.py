@@ -3,11 +3,17 @@
 Probing and the catalog look-up of each target run together in a bounded thread pool; results
 are handed to `on_item` as they finish (for streaming reports). Registration runs once the plan
 is complete, so ``--dry-run`` and a real run plan exactly the same way.
+
+Time is bounded three ways: per request (connect/read timeouts), per target (``target_deadline``)
+and per run (``run_deadline``: a target still waiting when it passes ends as ``error`` naming it,
+and a running one gets only what is left). At most ``per_host`` targets are probed at once on one
+``host:port``; targets are queued round-robin across hosts so a big host does not hold up the others.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -19,12 +25,13 @@ from scanner.apply import apply_plan
 from scanner.errors import CatalogError, ExitCode
 from scanner.openmetadata.client import CatalogClient
 from scanner.plan import Action, PlanItem, build_request, plan_item
-from scanner.plugin import Plugin, Target
+from scanner.plugin import Plugin, ProbeResult, Status, Target
 from scanner.probe import run_probe
 from scanner.registry import PluginEntry
 from scanner.secrets import redact
 from scanner.settings import Settings
 from scanner.targets import collect_targets, select_plugins
+from scanner.urls import host_port
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +62,45 @@ class RunResult:
         return ExitCode.FAILURES if failed else ExitCode.OK
 
 
+class _HostGate:
+    """At most `limit` probes at once per ``host:port``."""
+
+    def __init__(self, limit: int):
+        self._limit = limit
+        self._gates: dict[str, threading.Semaphore] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, url: str) -> threading.Semaphore:
+        host, port = host_port(url)
+        with self._lock:
+            return self._gates.setdefault(f"{host}:{port}", threading.Semaphore(self._limit))
+
+
+def interleave_by_host(targets: list[Target]) -> list[Target]:
+    """Round-robin across hosts, keeping each host's own order: a.1, b.1, c.1, a.2, b.2, ..."""
+    queues: dict[tuple[str, int], list[Target]] = {}
+    for target in targets:
+        queues.setdefault(host_port(target.url), []).append(target)
+    ordered: list[Target] = []
+    lanes = list(queues.values())
+    for depth in range(max((len(q) for q in lanes), default=0)):
+        ordered.extend(q[depth] for q in lanes if depth < len(q))
+    return ordered
+
+
 def run_scan(
     settings: Settings,
     entries: list[PluginEntry],
     *,
+    on_start: Callable[[int], None] | None = None,
     on_item: Callable[[PlanItem], None] | None = None,
 ) -> RunResult:
     """Run one scan. Raises ConfigError (bad settings) or CatalogError (catalog unusable at start)."""
+    run_started = time.monotonic()
     result = RunResult(started_at=datetime.now(timezone.utc), dry_run=settings.scan.dry_run)
     targets = collect_targets(settings, entries)
+    if on_start is not None:
+        on_start(len(targets))
     result.platforms = sorted(select_plugins(entries, settings.scan.platforms))
     plugins = {e.name: e.plugin for e in entries if e.plugin is not None}
     catalog = CatalogClient(settings.catalog) if settings.catalog.host else None
@@ -72,11 +109,15 @@ def run_scan(
             result.catalog = CatalogInfo(catalog.host, catalog.server_version())
         scan = settings.scan
 
+        gate = _HostGate(scan.per_host)
+        run_end = run_started + scan.run_deadline if scan.run_deadline else None
+
         def work(target: Target) -> PlanItem:
-            return _probe_and_plan(plugins[target.platform], target, catalog, settings)
+            with gate(target.url):
+                return _probe_and_plan(plugins[target.platform], target, catalog, settings, run_end)
 
         with ThreadPoolExecutor(max_workers=max(1, min(scan.concurrency, len(targets) or 1))) as pool:
-            futures = {pool.submit(work, t): t for t in targets}
+            futures = {pool.submit(work, t): t for t in interleave_by_host(targets)}
             for future in as_completed(futures):
                 item = future.result()
                 result.items.append(item)
@@ -99,11 +140,22 @@ def run_scan(
     return result
 
 
-def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | None, settings: Settings) -> PlanItem:
+def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | None, settings: Settings,
+                    run_end: float | None = None) -> PlanItem:
     scan = settings.scan
     t0 = time.monotonic()
+    budget, which = scan.target_deadline, "target deadline"
+    if run_end is not None and run_end - t0 < budget:
+        budget, which = run_end - t0, f"run deadline ({scan.run_deadline:g}s)"
+    if budget <= 0:
+        probe = ProbeResult(
+            status=Status.ERROR, steps=[], canonical_url=target.url,
+            message=f"run deadline of {scan.run_deadline:g}s reached before this target was probed",
+            hint="raise --run-deadline or --concurrency, or lower --target-deadline",
+        )
+        return plan_item(target, probe, None, None)
     probe = run_probe(plugin, target, connect_timeout=scan.connect_timeout, read_timeout=scan.timeout,
-                      deadline_s=scan.target_deadline)
+                      deadline_s=budget, deadline_name=which)
     log.info("%s: %s in %.0f ms", target.service_name, probe.status.value, (time.monotonic() - t0) * 1000)
     if not probe.ok:
         return plan_item(target, probe, None, None)

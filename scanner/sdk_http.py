@@ -31,7 +31,7 @@ from scanner.http import (
     DEFAULT_MAX_BODY,
     RedirectRefused,
     TimedOut,
-    read_capped,
+    read_whole,
     translate_error,
 )
 
@@ -67,11 +67,13 @@ class GuardedSession(requests.Session):
         read_timeout: float = 10.0,
         max_body: int = DEFAULT_MAX_BODY,
         retries: int = 2,
+        deadline_name: str = "the deadline",
     ):
         super().__init__()
         self.trust_env = False  # no proxies or netrc credentials picked up behind our back
         self.tls_verify = verify
         self.deadline = deadline
+        self.deadline_name = deadline_name
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_body = max_body
@@ -94,20 +96,17 @@ class GuardedSession(requests.Session):
         try:
             resp = super().send(request, **kwargs)
         except requests.RequestException as exc:
-            raise translate_error(exc, method, url, connect, read) from None
+            cut_by = self.deadline_name if remaining < self.read_timeout else None
+            raise translate_error(exc, method, url, connect, read, cut_by) from None
         self.last_status = resp.status_code
-        try:
-            if resp.status_code in _REDIRECTS:
-                location = resp.headers.get("location", "")
-                target = urlsplit(urljoin(url, location))
-                raise RedirectRefused(
-                    f"{method} {path} -> {resp.status_code} redirect to {target.scheme}://{target.netloc}; "
-                    "not followed because the request carries credentials",
-                    location,
-                )
-            body = read_capped(resp, method, url, self.max_body, self.deadline)
-        finally:
+        if resp.status_code in _REDIRECTS:
             resp.close()
-        resp._content = body
-        resp._content_consumed = True
+            location = resp.headers.get("location", "")
+            target = urlsplit(urljoin(url, location))
+            raise RedirectRefused(
+                f"{method} {path} -> {resp.status_code} redirect to {target.scheme}://{target.netloc}; "
+                "not followed because the request carries credentials",
+                location,
+            )
+        read_whole(resp, method, url, self.max_body, self.deadline)
         return resp

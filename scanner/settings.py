@@ -62,6 +62,8 @@ class ScanSettings(BaseModel):
     timeout: float = Field(10.0, gt=0, le=600)
     connect_timeout: float = Field(5.0, gt=0, le=120)
     target_deadline: float = Field(60.0, gt=0, le=3600)
+    run_deadline: float | None = Field(None, gt=0, le=86400)  # whole run; None = no limit
+    per_host: int = Field(8, ge=1, le=1024)                   # targets probed at once on one host:port
     env_discovery: bool = True
     dry_run: bool = False
 
@@ -130,6 +132,8 @@ SCAN_ENV = {
     "SCANNER_CONCURRENCY": "concurrency",
     "SCANNER_TIMEOUT": "timeout",
     "SCANNER_TARGET_DEADLINE": "target_deadline",
+    "SCANNER_RUN_DEADLINE": "run_deadline",
+    "SCANNER_PER_HOST": "per_host",
 }
 INVENTORY_ENV = {
     "SCANNER_INVENTORY": "path",

@@ -129,3 +129,19 @@ def test_tls_to_plain_http_server_is_a_tls_error(web):
     with HttpClient() as http, pytest.raises(TlsFailed) as info:
         http.get(https_url)
     assert str(info.value).endswith("the server does not speak TLS on this port (try http://)")
+
+
+def test_requests_of_one_client_reuse_one_connection():
+    from scanner.http import HttpClient
+    from scanner.testing.server import LocalServer, Response
+
+    peers = []
+
+    def app(request):
+        peers.append(request.client_address)
+        return Response(200, b"x" * 70_000)  # more than one read1() chunk
+
+    with LocalServer(app) as server, HttpClient() as client:
+        for _ in range(5):
+            assert len(client.get(server.url + "/a").body) == 70_000
+    assert len(peers) == 5 and len(set(peers)) == 1

@@ -156,7 +156,8 @@ def check_access(ctx: ProbeContext) -> str:
 
     settings: LookerSettings = ctx.target.settings  # type: ignore[assignment]
     session = GuardedSession(
-        verify=settings.verify, deadline=ctx.deadline, connect_timeout=ctx.http.connect_timeout,
+        verify=settings.verify, deadline=ctx.deadline, deadline_name=ctx.http.deadline_name,
+        connect_timeout=ctx.http.connect_timeout,
         read_timeout=float(settings.timeout or ctx.read_timeout),
     )
     base = ctx.canonical_url or ctx.target.url

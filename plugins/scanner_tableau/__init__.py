@@ -121,6 +121,7 @@ def _server(ctx: ProbeContext) -> Any:
         from scanner.sdk_http import GuardedSession
 
         session = GuardedSession(verify=ctx.target.settings.verify, deadline=ctx.deadline,
+                                 deadline_name=ctx.http.deadline_name,
                                  connect_timeout=ctx.http.connect_timeout, read_timeout=ctx.read_timeout)
         server = TSC.Server(ctx.target.url, http_options={"timeout": ctx.read_timeout},
                             session_factory=lambda: session)
