@@ -159,11 +159,13 @@ class HttpClient:
         json: Any = None,
         data: Any = None,
         max_redirects: int = 5,
+        follow_redirects: bool = True,
     ) -> Response:
         """Send one request and read its (capped) body.
 
         `credentials=True` marks a request whose body carries a secret (a login form): like one
         with an Authorization header or cookies, it never follows redirects.
+        `follow_redirects=False` returns a 3xx as it is (for "does anything answer here?").
         """
         follow = not self._carries_credentials(headers, credentials)
         history: list[int] = []
@@ -171,7 +173,7 @@ class HttpClient:
         current = url
         for _ in range(max_redirects + 1):
             resp = self._send_once(method, current, headers, params, json, data)
-            if resp.status not in _REDIRECTS:
+            if resp.status not in _REDIRECTS or not follow_redirects:
                 resp.history = history
                 resp.elapsed = time.monotonic() - started
                 return resp

@@ -235,7 +235,8 @@ def reach_step(path: str = "/") -> Step:
     """scanner's own first step: does anything answer HTTP at the target URL (no credentials)?"""
 
     def run(ctx: ProbeContext) -> str:
-        resp = ctx.http.get(ctx.target.url.rstrip("/") + path)
+        # Any answer proves the host is there, a redirect included: the next steps follow it if they need to.
+        resp = ctx.http.get(ctx.target.url.rstrip("/") + path, follow_redirects=False)
         return f"HTTP {resp.status} in {resp.elapsed * 1000:.0f} ms"
 
     return Step(

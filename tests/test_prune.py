@@ -86,14 +86,14 @@ def test_refused_when_more_than_the_share_would_go(registered, catalog, web):
 
 
 def test_refused_when_a_probe_errored(registered, catalog, web):
-    def loop(request: Request) -> Response:
-        return Response(302, b"", {"Location": request.path})
+    def huge(request: Request) -> Response:  # a body over the 5 MiB cap: the probe ends as "error"
+        return Response(200, b"x" * (6 * 1024 * 1024))
 
-    with LocalServer(loop) as looping:
-        result, report = registered(urls(web, NAMES[:4]) | {"loop": looping.url}, "--prune")
+    with LocalServer(huge) as server:
+        result, report = registered(urls(web, NAMES[:4]) | {"huge": server.url}, "--prune")
     assert result.code == 1
-    assert [t["status"] for t in report["targets"] if t["service_name"] == "custom_loop"] == ["error"]
-    assert "custom_loop" in report["prune"]["refused"] and catalog.calls("DELETE") == []
+    assert [t["status"] for t in report["targets"] if t["service_name"] == "custom_huge"] == ["error"]
+    assert "custom_huge" in report["prune"]["refused"] and catalog.calls("DELETE") == []
 
 
 def test_refused_when_the_run_found_nothing(registered, catalog, tmp_path, run_cli):

@@ -82,7 +82,7 @@ def reach(ctx: ProbeContext) -> str:
     failure: HttpError | None = None
     for base in candidate_bases(ctx.target.url):
         try:
-            resp = ctx.http.get(base + "/")
+            resp = ctx.http.get(base + "/", follow_redirects=False)
         except HttpError as exc:
             failure = failure or exc
             continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from html import escape
 
@@ -32,8 +33,10 @@ class FakeSuperset:
     version: str = "6.1.0"
     users: dict[str, FakeUser] = field(default_factory=lambda: {"admin": FakeUser("admin")})
     providers: tuple[str, ...] = ("db",)
+    latency: float = 0.0  # seconds slept before every answer (benchmarks)
 
     def __post_init__(self) -> None:
+        self.served = 0  # requests answered
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
         self.login_attempts: list[dict] = []
@@ -64,6 +67,10 @@ class FakeSuperset:
                 f'<div id="app" data-bootstrap="{data}"></div></body></html>').encode()
 
     def _app(self, request: Request) -> Response:
+        if self.latency:
+            time.sleep(self.latency)
+        with self._lock:
+            self.served += 1
         path = request.path
         if request.method == "GET" and path in ("/health", "/healthcheck", "/ping"):
             return Response(200, b"OK", {"Content-Type": "text/html; charset=utf-8"})

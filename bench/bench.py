@@ -1,0 +1,236 @@
+"""Benchmarks of scanner at scale. Everything runs on 127.0.0.1; the script prints figures.
+
+    python bench/bench.py probe      # N Superset stand-ins with latency per request, one scan
+    python bench/bench.py hang       # N targets that accept a connection and never answer
+    python bench/bench.py register   # N services registered into a catalog stand-in with latency
+    python bench/bench.py startup    # `scanner --help` wall time, and peak RSS of a big scan
+    python bench/bench.py all        # the four, with the figures issue 6 asks for
+
+The stand-ins run in this process (threads); `scanner scan` runs as a child process, exactly as a
+user runs it, with only the environment built here. Its peak RSS comes from wait4() on that child.
+See docs/benchmarks.md for the figures measured on the project's 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from scanner.testing.fake_openmetadata import FakeOpenMetadata  # noqa: E402
+from scanner.testing.fake_superset import FakeSuperset, FakeUser  # noqa: E402
+from scanner.testing.server import LocalServer, Request, Response  # noqa: E402
+
+BOT_TOKEN = "bench-bot-token"
+
+
+@dataclass
+class Child:
+    code: int
+    wall: float
+    max_rss_mb: float
+    cpu_s: float
+    stdout: str
+    stderr: str
+
+
+def run_scanner(args: list[str], env: dict[str, str], cwd: Path) -> Child:
+    """Run `python -m scanner ARGS` and measure its wall time and its own peak RSS."""
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    base.update(NO_COLOR="1", SCANNER_INVENTORY=str(cwd / "inventory.sqlite3"))
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "scanner", *args], env={**base, **env}, cwd=cwd,
+                                stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Child(proc.returncode, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+                     out.read(), err.read())
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n== {title}")
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+
+
+def check(child: Child) -> dict:
+    try:
+        return json.loads(child.stdout)
+    except ValueError:
+        sys.exit(f"scanner failed (exit {child.code}): {child.stderr.strip()[-500:]}")
+
+
+# ------------------------------------------------------------------------------------------------
+def bench_probe(n: int, latency: float, concurrency: int) -> dict:
+    """N Superset stand-ins answering every request after `latency`; one full scan registers them."""
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        catalog = stack.enter_context(FakeOpenMetadata(bot_token=BOT_TOKEN))
+        fakes = [stack.enter_context(FakeSuperset(users={"bench": FakeUser("bench-pw")}, latency=latency))
+                 for _ in range(n)]
+        env = {"OPENMETADATA_HOST": catalog.url, "OPENMETADATA_JWT_TOKEN": BOT_TOKEN}
+        for i, fake in enumerate(fakes):
+            env.update({f"SUPERSET_URL__T{i}": fake.url, f"SUPERSET_USERNAME__T{i}": "bench",
+                        f"SUPERSET_PASSWORD__T{i}": "bench-pw"})
+        child = run_scanner(["scan", "--output", "json", "--concurrency", str(concurrency)], env, Path(tmp))
+        doc = check(child)
+        round_trips = statistics.median(f.served for f in fakes)
+    ok = sum(1 for t in doc["targets"] if t["status"] == "ok" and t["taken"] == "created")
+    ideal = latency * round_trips * math.ceil(n / concurrency)
+    sequential = sum(t["duration_ms"] for t in doc["targets"]) / 1000
+    run_s = doc["run"]["duration_ms"] / 1000
+    figures = {"targets": n, "ok_and_registered": ok, "latency_s": latency, "round_trips": round_trips,
+               "concurrency": concurrency, "wall_s": round(child.wall, 2), "run_s": round(run_s, 2),
+               "ideal_s": round(ideal, 2), "ratio": round(child.wall / ideal, 2),
+               "sequential_s": round(sequential, 1), "speedup": round(sequential / child.wall, 1),
+               "max_rss_mb": round(child.max_rss_mb, 1)}
+    report(f"probe: {n} Superset stand-ins, {latency * 1000:g} ms per request, concurrency {concurrency}", [
+        ("probed ok and registered", f"{ok}/{n}"),
+        ("round trips per target", f"{round_trips:g} (requests one stand-in answered)"),
+        ("wall (whole command)", f"{child.wall:.2f} s   (run itself: {run_s:.2f} s)"),
+        ("ideal", f"{ideal:.2f} s = {latency:g} s x {round_trips:g} x ceil({n}/{concurrency})"),
+        ("wall / ideal", f"{child.wall / ideal:.2f}   (target <= 1.5)"),
+        ("one at a time", f"{sequential:.1f} s (sum of the per-target probe times)"),
+        ("speed-up", f"{sequential / child.wall:.1f}x   (target >= 20x)"),
+        ("peak RSS of scanner", f"{child.max_rss_mb:.0f} MB"),
+        ("CPU of scanner", f"{child.cpu_s:.1f} s (user + system)"),
+    ])
+    return figures
+
+
+def bench_hang(n: int, timeout: float, concurrency: int) -> dict:
+    """N listening sockets that never accept: the kernel completes the handshake, nobody answers."""
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        urls = []
+        for _ in range(n):
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(8)
+            urls.append(f"http://127.0.0.1:{sock.getsockname()[1]}")
+        config = "\n".join(f'[[targets]]\nplatform = "custom"\ninstance = "h{i}"\nurl = "{u}"\n'
+                           for i, u in enumerate(urls))
+        (Path(tmp) / "config.toml").write_text(config)
+        child = run_scanner(["scan", "--output", "json", "--concurrency", str(concurrency), "--timeout", str(timeout),
+                             "--target-deadline", str(timeout)], {}, Path(tmp))
+        doc = check(child)
+    statuses = {t["status"] for t in doc["targets"]}
+    bound = math.ceil(n / concurrency) * timeout + 2
+    figures = {"targets": n, "timeout_s": timeout, "concurrency": concurrency, "statuses": sorted(statuses),
+               "wall_s": round(child.wall, 2), "bound_s": bound, "max_rss_mb": round(child.max_rss_mb, 1)}
+    report(f"hang: {n} targets that never answer, timeout {timeout:g} s, concurrency {concurrency}", [
+        ("statuses", ", ".join(sorted(statuses))),
+        ("wall (whole command)", f"{child.wall:.2f} s"),
+        ("bound", f"{bound:g} s = ceil({n}/{concurrency}) x {timeout:g} s + 2 s"),
+        ("within bound", "yes" if child.wall <= bound else "NO"),
+    ])
+    return figures
+
+
+def bench_register(n: int, latency: float, catalog_concurrency: int, concurrency: int) -> dict:
+    """N custom targets (instant Reach) registered into a catalog stand-in answering after `latency`."""
+    def instant(request: Request) -> Response:
+        return Response(200, b"ok")
+
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        catalog = stack.enter_context(FakeOpenMetadata(bot_token=BOT_TOKEN, latency=latency))
+        servers = [stack.enter_context(LocalServer(instant)) for _ in range(max(1, n // 25))]
+        blocks = [f"[catalog]\nconcurrency = {catalog_concurrency}\n"]
+        blocks += [f'[[targets]]\nplatform = "custom"\ninstance = "s{i}"\nurl = "{servers[i % len(servers)].url}/{i}"\n'
+                   for i in range(n)]
+        (Path(tmp) / "config.toml").write_text("\n".join(blocks))
+        env = {"OPENMETADATA_HOST": catalog.url, "OPENMETADATA_JWT_TOKEN": BOT_TOKEN}
+        child = run_scanner(["scan", "--output", "json", "--concurrency", str(concurrency)], env, Path(tmp))
+        doc = check(child)
+        calls = {(r.method, r.path.split("/")[-1] if r.path.endswith("bulk") else "") for r in catalog.requests}
+        puts = len([r for r in catalog.requests if r.method == "PUT" and not r.path.endswith("/bulk")])
+        stored = len(catalog.services)
+    created = sum(1 for t in doc["targets"] if t["taken"] == "created")
+    # version call, then the GET of each target's plan at scan concurrency, one /bulk probe (405), PUTs
+    ideal = latency * (1 + math.ceil(n / concurrency) + (1 if ("PUT", "bulk") in calls else 0)
+                       + math.ceil(n / catalog_concurrency))
+    figures = {"services": n, "latency_s": latency, "catalog_concurrency": catalog_concurrency,
+               "scan_concurrency": concurrency, "created": created, "puts": puts, "stored": stored,
+               "wall_s": round(child.wall, 2), "ideal_s": round(ideal, 2), "ratio": round(child.wall / ideal, 2)}
+    report(f"register: {n} services, catalog latency {latency * 1000:g} ms, catalog concurrency "
+           f"{catalog_concurrency}", [
+        ("created / PUTs sent / stored", f"{created} / {puts} / {stored}   (no duplicate: all three equal)"),
+        ("wall (whole command)", f"{child.wall:.2f} s"),
+        ("ideal", f"{ideal:.2f} s = {latency:g} s x (1 version + ceil({n}/{concurrency}) look-ups + 1 bulk probe "
+                  f"+ ceil({n}/{catalog_concurrency}) PUTs)"),
+        ("wall / ideal", f"{child.wall / ideal:.2f}   (target <= 1.5)"),
+    ])
+    return figures
+
+
+def bench_startup(rss_targets: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        helps = sorted(run_scanner(["--help"], {}, Path(tmp)).wall for _ in range(7))
+        plugins = sorted(run_scanner(["plugins"], {}, Path(tmp)).wall for _ in range(3))
+    figures = {"help_median_s": round(statistics.median(helps), 3), "help_max_s": round(helps[-1], 3),
+               "plugins_median_s": round(statistics.median(plugins), 3)}
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        catalog = stack.enter_context(FakeOpenMetadata(bot_token=BOT_TOKEN))
+        servers = [stack.enter_context(LocalServer(lambda r: Response(200, b"ok" * 500))) for _ in range(40)]
+        config = "\n".join(f'[[targets]]\nplatform = "custom"\ninstance = "r{i}"\nurl = "{servers[i % 40].url}/{i}"\n'
+                           for i in range(rss_targets))
+        (Path(tmp) / "config.toml").write_text(config)
+        env = {"OPENMETADATA_HOST": catalog.url, "OPENMETADATA_JWT_TOKEN": BOT_TOKEN}
+        child = run_scanner(["scan", "--output", "json", "--concurrency", "64"], env, Path(tmp))
+        doc = check(child)
+    figures.update(rss_targets=rss_targets, rss_mb=round(child.max_rss_mb, 1), rss_wall_s=round(child.wall, 2),
+                   rss_created=sum(1 for t in doc["targets"] if t["taken"] == "created"))
+    report("startup and memory", [
+        ("scanner --help", f"median {figures['help_median_s']:.3f} s, max {figures['help_max_s']:.3f} s over 7 runs "
+                           "(target < 0.3 s)"),
+        ("scanner plugins", f"median {figures['plugins_median_s']:.3f} s over 3 runs"),
+        (f"peak RSS, {rss_targets}-target scan", f"{child.max_rss_mb:.0f} MB (target < 200 MB); "
+                                                 f"{figures['rss_created']} registered in {child.wall:.1f} s"),
+    ])
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenario", choices=("probe", "hang", "register", "startup", "all"))
+    parser.add_argument("-n", type=int, help="number of targets / services (default per scenario)")
+    parser.add_argument("--latency", type=float, help="seconds per request of the stand-ins")
+    parser.add_argument("--concurrency", type=int, help="scanner --concurrency")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+    print(f"machine: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
+    figures: dict[str, dict] = {}
+    if args.scenario in ("probe", "all"):
+        figures["probe"] = bench_probe(args.n or 500, args.latency or 0.1, args.concurrency or 64)
+    if args.scenario in ("hang", "all"):
+        figures["hang"] = bench_hang(args.n or 200, 2.0, args.concurrency or 100)
+    if args.scenario in ("register", "all"):
+        figures["register"] = bench_register(args.n or 1000, args.latency or 0.05, 32, args.concurrency or 64)
+    if args.scenario in ("startup", "all"):
+        figures["startup"] = bench_startup(args.n or 2000)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
