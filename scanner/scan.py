@@ -1,8 +1,9 @@
 """The scan pipeline: targets -> probe -> connection config -> plan -> register.
 
 Probing and the catalog look-up of each target run together in a bounded thread pool; results
-are handed to `on_item` as they finish (for streaming reports). Registration runs once the plan
-is complete, so ``--dry-run`` and a real run plan exactly the same way.
+are handed to `on_item` as they finish (for streaming reports), and each planned write goes to the
+`Registrar` at once, so registration overlaps the probes still running. A dry run plans exactly
+the same way and writes nothing.
 
 Time is bounded three ways: per request (connect/read timeouts), per target (``target_deadline``)
 and per run (``run_deadline``: a target still waiting when it passes ends as ``error`` naming it,
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from scanner.apply import apply_plan
+from scanner.apply import Registrar
 from scanner.errors import CatalogError, ExitCode
 from scanner.openmetadata.client import CatalogClient
 from scanner.plan import Action, PlanItem, build_request, plan_item
@@ -116,23 +117,28 @@ def run_scan(
             with gate(target.url):
                 return _probe_and_plan(plugins[target.platform], target, catalog, settings, run_end)
 
-        with ThreadPoolExecutor(max_workers=max(1, min(scan.concurrency, len(targets) or 1))) as pool:
-            futures = {pool.submit(work, t): t for t in interleave_by_host(targets)}
-            for future in as_completed(futures):
-                item = future.result()
-                result.items.append(item)
-                if on_item is not None:
-                    on_item(item)
+        # registration starts as soon as each target is planned, while the others are still probed
+        registrar = Registrar(catalog, settings.catalog.concurrency) if catalog and not scan.dry_run else None
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(scan.concurrency, len(targets) or 1))) as pool:
+                futures = {pool.submit(work, t): t for t in interleave_by_host(targets)}
+                for future in as_completed(futures):
+                    item = future.result()
+                    result.items.append(item)
+                    if registrar is not None:
+                        registrar.submit(item)
+                    if on_item is not None:
+                        on_item(item)
+        finally:
+            if registrar is not None:
+                registrar.close()
         order = {t.service_name: n for n, t in enumerate(targets)}
         result.items.sort(key=lambda i: order[i.target.service_name])
-
-        if catalog is None or scan.dry_run:
+        if registrar is None:
             not_written = "planned" if catalog is not None else "not registered (no catalog)"
             for item in result.items:
                 if item.taken is None:
                     item.taken = "skipped" if item.action is Action.SKIP else not_written
-        else:
-            apply_plan(result.items, catalog, concurrency=settings.catalog.concurrency)
     finally:
         if catalog is not None:
             catalog.close()
