@@ -24,7 +24,7 @@ from typing import Any
 
 from scanner.apply import Registrar
 from scanner.errors import CatalogError, ExitCode
-from scanner.openmetadata.client import CatalogClient
+from scanner.openmetadata.client import LIST_PAGE, CatalogClient
 from scanner.plan import Action, PlanItem, build_request, plan_item
 from scanner.plugin import Plugin, ProbeResult, Status, Target
 from scanner.probe import run_probe
@@ -35,6 +35,8 @@ from scanner.targets import collect_targets, select_plugins
 from scanner.urls import host_port
 
 log = logging.getLogger(__name__)
+
+LIST_WHEN_TARGETS = 20  # from this many targets, list the catalog's services instead of one GET each
 
 
 @dataclass
@@ -100,6 +102,7 @@ def run_scan(
     run_started = time.monotonic()
     result = RunResult(started_at=datetime.now(timezone.utc), dry_run=settings.scan.dry_run)
     targets = collect_targets(settings, entries)
+    log.info("%d target(s) collected in %.2fs", len(targets), time.monotonic() - run_started)
     if on_start is not None:
         on_start(len(targets))
     result.platforms = sorted(select_plugins(entries, settings.scan.platforms))
@@ -113,9 +116,11 @@ def run_scan(
         gate = _HostGate(scan.per_host)
         run_end = run_started + scan.run_deadline if scan.run_deadline else None
 
+        known = _known_services(catalog, len(targets)) if catalog is not None else None
+
         def work(target: Target) -> PlanItem:
             with gate(target.url):
-                return _probe_and_plan(plugins[target.platform], target, catalog, settings, run_end)
+                return _probe_and_plan(plugins[target.platform], target, catalog, settings, run_end, known)
 
         # registration starts as soon as each target is planned, while the others are still probed
         registrar = Registrar(catalog, settings.catalog.concurrency) if catalog and not scan.dry_run else None
@@ -129,9 +134,11 @@ def run_scan(
                         registrar.submit(item)
                     if on_item is not None:
                         on_item(item)
+            log.info("probing and planning done at %.2fs", time.monotonic() - run_started)
         finally:
             if registrar is not None:
                 registrar.close()
+                log.info("registration done at %.2fs", time.monotonic() - run_started)
         order = {t.service_name: n for n, t in enumerate(targets)}
         result.items.sort(key=lambda i: order[i.target.service_name])
         if registrar is None:
@@ -146,8 +153,20 @@ def run_scan(
     return result
 
 
+def _known_services(catalog: CatalogClient, targets: int) -> dict[str, dict] | None:
+    """All current services in a few paged requests, when that is cheaper than one GET per target."""
+    if targets < LIST_WHEN_TARGETS:
+        return None
+    pages = -(-catalog.count_services() // LIST_PAGE)
+    if pages >= targets:
+        return None
+    known = catalog.list_services()
+    log.info("planning against %d catalog services listed in %d page(s)", len(known), max(1, pages))
+    return known
+
+
 def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | None, settings: Settings,
-                    run_end: float | None = None) -> PlanItem:
+                    run_end: float | None = None, known: dict[str, dict] | None = None) -> PlanItem:
     scan = settings.scan
     t0 = time.monotonic()
     budget, which = scan.target_deadline, "target deadline"
@@ -173,7 +192,10 @@ def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | Non
     except Exception as exc:  # plugin bug or a config the schema refuses: skip this target only
         return _failed_plan(target, probe, f"could not build the service request: {redact(str(exc))[:300]}")
     try:
-        current = catalog.get_service(target.service_name) if catalog else None
+        if known is not None:
+            current = known.get(target.service_name)
+        else:
+            current = catalog.get_service(target.service_name) if catalog else None
     except CatalogError as exc:
         return _failed_plan(target, probe, str(exc))
     return plan_item(target, probe, request, current)

@@ -110,3 +110,18 @@ def test_live_progress_streams_a_line_per_target():
     assert "custom_a ok 1.2 (1.2s)" in text
     assert "custom_b auth_failed (1.2s): CheckAccess: refused [401]" in text
     assert "2/2" in text
+
+
+def test_many_targets_are_planned_from_one_listing_not_one_get_each(run_cli, tmp_path, web, catalog):
+    from conftest import catalog_env
+
+    write_targets(tmp_path / "config.toml", [f"{web.url}/{i}" for i in range(25)])
+    first = run_cli("scan", "--output", "json", "--no-inventory", env=catalog_env(catalog))
+    assert first.code == 0, first.stderr
+    catalog.reset_log()
+    second = run_cli("scan", "--output", "json", "--no-inventory", env=catalog_env(catalog))
+    assert second.code == 0, second.stderr
+    assert {t["plan"]["action"] for t in json.loads(second.stdout)["targets"]} == {"unchanged"}
+    gets = [c for c in catalog.calls("GET") if "dashboardServices" in c.path]
+    assert len(gets) == 2 and all("/name/" not in c.path for c in gets)  # a count, then one page
+    assert catalog.calls("PUT") == []

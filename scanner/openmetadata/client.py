@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SERVICES = "/services/dashboardServices"
 RETRY_STATUSES = (429, 502, 503, 504)
 MAX_RETRY_AFTER = 60.0
+LIST_PAGE = 500
 
 
 class _CappedRetry(Retry):
@@ -125,6 +126,26 @@ class CatalogClient:
         if resp.status_code == 404:
             return None
         return resp.json()
+
+    def count_services(self) -> int:
+        """How many dashboard services the catalog holds (soft-deleted included)."""
+        body = self._call("GET", f"{SERVICES}?limit=1&include=all").json()
+        return int((body.get("paging") or {}).get("total") or 0)
+
+    def list_services(self, page_size: int = LIST_PAGE) -> dict[str, dict[str, Any]]:
+        """Every dashboard service (soft-deleted included) by name, with the fields a plan needs."""
+        services: dict[str, dict[str, Any]] = {}
+        after: str | None = None
+        while True:
+            query = f"?fields=owners,tags,domains&include=all&limit={page_size}"
+            if after:
+                query += f"&after={quote(after, safe='')}"
+            body = self._call("GET", SERVICES + query).json()
+            for entity in body.get("data") or []:
+                services[entity["name"]] = entity
+            after = (body.get("paging") or {}).get("after")
+            if not after:
+                return services
 
     def put_service(self, payload: dict[str, Any]) -> PutResult:
         resp = self._call("PUT", SERVICES, ok=(200, 201), json=payload)
