@@ -110,6 +110,9 @@ class CatalogClient:
             return resp
         message = _server_message(resp)
         line = f"catalog {method} {shown} -> {resp.status_code}: {message}"
+        retried = len(getattr(getattr(resp.raw, "retries", None), "history", ()) or ())
+        if retried:
+            line += f" (after {retried} retries)"
         if resp.status_code in (401, 403):
             raise CatalogAuthError(line + " (check OPENMETADATA_JWT_TOKEN and its roles)", status=resp.status_code)
         raise CatalogError(line, status=resp.status_code)
