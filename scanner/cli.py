@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from scanner import __version__
 from scanner.errors import ConfigError, ExitCode, ScannerError
@@ -40,8 +40,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (like every other scanner error) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(int(ExitCode.USAGE), f"scanner: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="scanner",
         description="Find BI instances (Superset, Looker, Tableau, ...) from the credentials you already "
         "have, prove each one works, and register it as a dashboard service in OpenMetadata / Collate.",

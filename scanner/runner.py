@@ -53,6 +53,9 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
              on_start: Callable[[int], None] | None = None,
              on_item: Callable[[PlanItem], None] | None = None) -> RunResult:
     """Scan, record and prune. Raises what `run_scan` raises (the run is then recorded as failed)."""
+    from scanner.targets import collect_targets
+
+    targets = collect_targets(settings, entries)  # bad input fails here, before the inventory is touched
     inv_settings = settings.inventory
     inventory = Inventory.open(inv_settings.resolved_path(settings.env)) if inv_settings.enabled else None
     try:
@@ -64,7 +67,7 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
                                          sorted(select_plugins(entries, settings.scan.platforms)),
                                          settings.scan.dry_run, settings.catalog.host)
         try:
-            result = run_scan(settings, entries, on_start=on_start, on_item=on_item)
+            result = run_scan(settings, entries, targets=targets, on_start=on_start, on_item=on_item)
         except BaseException as exc:
             if inventory is not None and run_id is not None:
                 inventory.fail_run(run_id, redact(str(exc)) or type(exc).__name__)

@@ -95,13 +95,16 @@ def run_scan(
     settings: Settings,
     entries: list[PluginEntry],
     *,
+    targets: list[Target] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_item: Callable[[PlanItem], None] | None = None,
 ) -> RunResult:
-    """Run one scan. Raises ConfigError (bad settings) or CatalogError (catalog unusable at start)."""
+    """Run one scan. Raises ConfigError (bad settings) or CatalogError (catalog unusable at start).
+    `targets` may be collected beforehand (`collect_targets`), so bad input fails before anything else."""
     run_started = time.monotonic()
     result = RunResult(started_at=datetime.now(timezone.utc), dry_run=settings.scan.dry_run)
-    targets = collect_targets(settings, entries)
+    if targets is None:
+        targets = collect_targets(settings, entries)
     log.info("%d target(s) collected in %.2fs", len(targets), time.monotonic() - run_started)
     if on_start is not None:
         on_start(len(targets))

@@ -21,7 +21,7 @@ def normalize_base_url(raw: str) -> str:
     if not text:
         raise ValueError("URL is empty")
     if "://" not in text:
-        raise ValueError(f"URL {text!r} has no scheme (did you mean 'https://{text}'?)")
+        raise ValueError(f"URL {text!r} has no scheme (did you mean {'https://' + text!r}?)")
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:

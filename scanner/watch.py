@@ -46,15 +46,19 @@ def run_every(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     settings = first_settings
     jitter = min(max(jitter, 0.0), 0.5)
+    first = True
     try:
         while not stop.is_set():
             running.set()
             try:
                 once(settings)
             except ScannerError as exc:
+                if first and isinstance(exc, ConfigError):  # bad input from the start: exit 2, not a loop
+                    raise
                 print(f"scanner: run failed: {redact(str(exc))} (the last good state is kept)", file=sys.stderr)
             finally:
                 running.clear()
+                first = False
             if stop.is_set():
                 break
             delay = interval * (1 + random.uniform(-jitter, jitter))
