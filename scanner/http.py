@@ -327,10 +327,14 @@ def _reason(exc: BaseException) -> str:
     for marker in ("Caused by ", "Failed to establish a new connection: "):
         if marker in text:
             text = text.split(marker, 1)[1]
-    text = text.strip("()'\" ").replace("\n", " ")
+    text = re.sub(r"\s*\(_ssl\.c:\d+\)", "", text).strip("()'\" ").replace("\n", " ")
     if "CERTIFICATE_VERIFY_FAILED" in text:
-        detail = text.split("certificate verify failed:", 1)[-1].split(")")[0].strip(" '\"")
+        detail = text.split("certificate verify failed:", 1)[-1].split(")")[0].split("'")[0].strip(" '\"")
         return f"certificate verify failed ({detail})" if detail else "certificate verify failed"
+    if "RemoteDisconnected" in text or "closed connection without response" in text:
+        return "the server closed the connection without answering (if that port speaks TLS, use https://)"
+    if "Connection reset by peer" in text or "ConnectionResetError" in text:
+        return "the connection was reset by the server"
     ssl_error = re.search(r"\[SSL: ([A-Z_]+)\] ([^(']+)", text)
     if ssl_error:
         if ssl_error.group(1) == "WRONG_VERSION_NUMBER":

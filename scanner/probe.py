@@ -59,6 +59,17 @@ def classify(exc: BaseException) -> tuple[Status, str, str]:
     return Status.ERROR, f"{type(exc).__name__}: {exc}", "this looks like a bug in the plugin"
 
 
+def tls_hint(plugin: Plugin, message: str) -> str:
+    """A TLS fix hint naming this platform's own variables."""
+    if "does not speak TLS" in message:
+        return "this port serves plain HTTP: use an http:// URL"
+    names = {v.field: v.name for v in plugin.env_vars}
+    bundle = names.get("ca_bundle", "the target's ca_bundle")
+    verify = names.get("verify_ssl", "the target's verify_ssl")
+    return (f"give the CA that signed the server's certificate ({bundle}=/path/ca.pem, or ca_bundle in the TOML), "
+            f"or fix the certificate; {verify}=false only for a test instance")
+
+
 def run_probe(
     plugin: Plugin,
     target: Target,
@@ -105,6 +116,8 @@ def run_probe(
                 text = step.run(ctx) or "passed"
             except Exception as exc:
                 step_status, text, step_hint = classify(exc)
+                if step_status is Status.TLS_ERROR and not isinstance(exc, StepFailed):
+                    step_hint = tls_hint(plugin, text)
                 text, step_hint = redact(text), redact(step_hint or step.hint)
                 results.append(_failed(step, time.monotonic() - t0, text, step_hint))
                 if step.mandatory and status is Status.OK:

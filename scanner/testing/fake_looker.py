@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import re
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -164,6 +165,9 @@ class FakeLooker:
     port: int = 0
     latency: float = 0.0
     """Seconds slept before every answer."""
+    tls: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    """A server-side SSLContext: serve HTTPS; ``url`` (and so the ``api_server_url``/``web_server_url``
+    that ``/versions`` reports) is then ``https://127.0.0.1:<port>``."""
 
     def __post_init__(self) -> None:
         if isinstance(self.api_versions, str):
@@ -178,7 +182,7 @@ class FakeLooker:
         """Successful logins."""
         self.failed_logins = 0
         self.logouts = 0
-        self._server = LocalServer(self._app, port=self.port, name="fake-looker")
+        self._server = LocalServer(self._app, port=self.port, name="fake-looker", ssl_context=self.tls)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> FakeLooker:

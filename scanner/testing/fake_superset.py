@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,13 +35,15 @@ class FakeSuperset:
     users: dict[str, FakeUser] = field(default_factory=lambda: {"admin": FakeUser("admin")})
     providers: tuple[str, ...] = ("db",)
     latency: float = 0.0  # seconds slept before every answer (benchmarks)
+    tls: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    """A server-side SSLContext: serve HTTPS (``url`` is then ``https://127.0.0.1:<port>``)."""
 
     def __post_init__(self) -> None:
         self.served = 0  # requests answered
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
         self.login_attempts: list[dict] = []
-        self._server = LocalServer(self._app, name="fake-superset")
+        self._server = LocalServer(self._app, name="fake-superset", ssl_context=self.tls)
 
     def start(self) -> FakeSuperset:
         self._server.start()

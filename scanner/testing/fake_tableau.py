@@ -33,13 +33,14 @@ Rules reproduced, with their provenance:
   HTML page [guess: the real gateway's page is not known]. Not XML on purpose: TSC's legacy-version fallback
   then keeps its version instead of crashing on an ``<authinfo>``-less XML body.
 
-Not modelled: TLS, switchSite, impersonation (``<user id>`` in credentials is ignored), JWT/connected apps,
+Not modelled: switchSite, impersonation (``<user id>`` in credentials is ignored), JWT/connected apps,
 session expiry, server-admin-only endpoints (``GET /sites``), content beyond counts (names and ids are
 synthetic but stable for a given site id).
 
 Test helpers: ``fake.requests`` (a log that never holds a password, PAT secret, auth token or request
 body), counters ``sign_ins``/``failed_sign_ins``/``sign_outs``/``revoked_sessions``/``active_sessions``,
-``fake.latency`` and ``fake.inject()`` (fault injection, applied before routing and authentication).
+``fake.latency``, ``fake.inject()`` (fault injection, applied before routing and authentication) and
+``tls=`` (a server-side ``ssl.SSLContext``: serve HTTPS).
 
     python -m scanner.testing.fake_tableau --port 8060
 """
@@ -49,6 +50,7 @@ from __future__ import annotations
 import argparse
 import re
 import secrets
+import ssl
 import threading
 import time
 import uuid
@@ -213,6 +215,8 @@ class FakeTableau:
     forbidden: set[str] = field(default_factory=set)
     port: int = 0
     latency: float = 0.0
+    tls: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    """A server-side SSLContext: serve HTTPS (``url`` is then ``https://127.0.0.1:<port>``)."""
 
     def __post_init__(self) -> None:
         for version in (self.rest_api_version, self.min_api_version):
@@ -239,7 +243,7 @@ class FakeTableau:
     def start(self) -> FakeTableau:
         with self._lock:
             if self._server is None:
-                server = LocalServer(self._app, port=self.port, name="fake-tableau")
+                server = LocalServer(self._app, port=self.port, name="fake-tableau", ssl_context=self.tls)
                 server.start()
                 self._server = server
                 self.port = server.port

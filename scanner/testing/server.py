@@ -13,6 +13,16 @@ Two ways to plug behaviour in:
 
 Only ever binds 127.0.0.1. ``stop()`` is fast: it ends the accept loop, closes the listening socket,
 cuts the open keep-alive connections and joins the thread.
+
+TLS: pass ``ssl_context=`` (a server-side ``ssl.SSLContext`` holding the certificate, e.g. from
+``trustme``) and every connection speaks TLS; ``url`` is then ``https://127.0.0.1:<port>``. The
+handshake runs in the connection's own thread (a slow or silent client never blocks the accept loop),
+and a client that rejects the certificate, or speaks plain HTTP, is dropped quietly (debug log only).
+
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    with LocalServer(app, ssl_context=server_ctx) as srv:
+        requests.get(srv.url + "/ping", verify=ca_pem_path)
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Callable, Iterable
@@ -99,11 +110,45 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], app: App | None):
+    handshake_timeout = 10.0
+    """Seconds a TLS client gets to complete its handshake (it only holds that connection's thread)."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        app: App | None,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
         self.app = app
         self._live: set[socket.socket] = set()
         self._live_lock = threading.Lock()
         super().__init__(address, handler)
+        if ssl_context is not None:
+            try:
+                # Accepted sockets inherit do_handshake_on_connect=False: accept() returns at once and
+                # the handshake happens in finish_request, in the connection's thread.
+                self.socket = ssl_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+            except BaseException:
+                self.server_close()
+                raise
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket) and not self._handshake(request, client_address):
+            return  # shutdown_request (in process_request_thread) closes it
+        super().finish_request(request, client_address)
+
+    def _handshake(self, request: ssl.SSLSocket, client_address: Any) -> bool:
+        previous = request.gettimeout()
+        try:
+            request.settimeout(self.handshake_timeout)
+            request.do_handshake()
+            request.settimeout(previous)
+        except (ssl.SSLError, OSError, ValueError) as err:
+            # e.g. the client rejected the certificate (alert unknown ca), spoke plain HTTP, timed out or left
+            log.debug("TLS handshake with %s failed: %s", client_address, err)
+            return False
+        return True
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._live_lock:
@@ -120,10 +165,12 @@ class _Server(ThreadingHTTPServer):
             live = list(self._live)
         for sock in live:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                # socket.socket.shutdown on an SSLSocket too: SSLSocket.shutdown would drop its SSL
+                # object under the thread still reading from it; this only wakes that thread up.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that vanish mid-request are normal in tests (timeouts, resets): stay quiet.
+        # Clients that vanish mid-request are normal in tests (timeouts, resets, TLS alerts): stay quiet.
         log.debug("error while serving %s", client_address, exc_info=True)
 
 
@@ -219,7 +266,8 @@ class LocalServer:
     """A ThreadingHTTPServer on 127.0.0.1 (ephemeral port by default) served from a daemon thread.
 
     ``handler`` is either a ``BaseHTTPRequestHandler`` subclass or a callable app
-    ``app(Request) -> Response``.
+    ``app(Request) -> Response``. ``ssl_context`` (server side, with a certificate loaded) makes every
+    connection TLS and ``url`` an ``https://`` one.
     """
 
     def __init__(
@@ -230,7 +278,10 @@ class LocalServer:
         request_queue_size: int = 256,
         poll_interval: float = 0.05,
         name: str = "local-http-server",
+        ssl_context: ssl.SSLContext | None = None,
     ):
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise TypeError("ssl_context must be an ssl.SSLContext (server side) or None")
         if _is_handler_class(handler):
             self._handler_class: type[BaseHTTPRequestHandler] = handler  # type: ignore[assignment]
             self._app: App | None = None
@@ -243,6 +294,7 @@ class LocalServer:
         self._queue_size = request_queue_size
         self._poll_interval = poll_interval
         self._name = name
+        self._ssl_context = ssl_context
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -253,7 +305,7 @@ class LocalServer:
             if self._server is not None:
                 return self
             server_class = type("_BoundServer", (_Server,), {"request_queue_size": self._queue_size})
-            server = server_class((HOST, self._requested_port), self._handler_class, self._app)
+            server = server_class((HOST, self._requested_port), self._handler_class, self._app, self._ssl_context)
             thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": self._poll_interval},
@@ -307,6 +359,15 @@ class LocalServer:
         return HOST
 
     @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The server-side TLS context, or None for plain HTTP."""
+        return self._ssl_context
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self._ssl_context is not None else "http"
+
+    @property
     def port(self) -> int:
         server = self._server
         if server is None:
@@ -315,4 +376,4 @@ class LocalServer:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"{self.scheme}://{HOST}:{self.port}"
