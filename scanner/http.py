@@ -260,6 +260,15 @@ def translate_error(exc: BaseException, method: str, url: str, connect: float, r
     host = urlsplit(url).netloc
     until = f"{cut_by} ({read:.3g}s left)" if cut_by else f"{read:g}s"
     u3 = urllib3.exceptions
+    # requests wraps urllib3's MaxRetryError (raised when a Retry has no budget left) in a ConnectionError:
+    # what happened is its reason (a read timeout, a refused connection...)
+    inner = exc.args[0] if isinstance(exc, requests.RequestException) and exc.args else exc
+    if isinstance(inner, u3.MaxRetryError) and inner.reason is not None:
+        exc = inner.reason
+    if "BadStatusLine" in str(exc):
+        return BadResponse(f"{method} {_path(url)} on {host}: the server answered with something that is not HTTP")
+    if "IncompleteRead" in str(exc):
+        return ConnectFailed(f"{method} {_path(url)} on {host}: the connection closed before the whole answer arrived")
     if isinstance(exc, requests.exceptions.SSLError | u3.SSLError):
         return TlsFailed(f"TLS to {host} failed: {_reason(exc)}")
     if isinstance(exc, u3.NewConnectionError):  # a subclass of ConnectTimeoutError in urllib3: test it first

@@ -24,7 +24,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
 from urllib3.util.retry import Retry
 
 from scanner.http import (
@@ -91,11 +93,14 @@ class GuardedSession(requests.Session):
         if remaining <= 0:
             raise TimedOut(f"{method} {path}: deadline reached before the request was sent")
         connect, read = min(self.connect_timeout, remaining), min(self.read_timeout, remaining)
-        kwargs.update(timeout=(connect, read), stream=True, allow_redirects=False, verify=self.tls_verify)
         self.last_status, self.last_path = None, path
         try:
-            resp = super().send(request, **kwargs)
-        except requests.RequestException as exc:
+            # The adapter, not Session.send: requests' send() looks ahead at redirects (reading the whole 3xx
+            # body, unbounded) even with allow_redirects=False. Here a 3xx comes back untouched.
+            resp = self.get_adapter(url).send(request, stream=True, timeout=(connect, read), verify=self.tls_verify,
+                                              cert=kwargs.get("cert"), proxies={})
+            extract_cookies_to_jar(self.cookies, request, resp.raw)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             cut_by = self.deadline_name if remaining < self.read_timeout else None
             raise translate_error(exc, method, url, connect, read, cut_by) from None
         self.last_status = resp.status_code

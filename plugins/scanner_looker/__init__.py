@@ -152,7 +152,7 @@ def validate_version(ctx: ProbeContext) -> str:
 
 def check_access(ctx: ProbeContext) -> str:
     from scanner.sdk_http import GuardedSession
-    from scanner_looker.sdk import SDKError, build_sdk
+    from scanner_looker.sdk import DeserializeError, SDKError, build_sdk
 
     settings: LookerSettings = ctx.target.settings  # type: ignore[assignment]
     session = GuardedSession(
@@ -165,6 +165,8 @@ def check_access(ctx: ProbeContext) -> str:
     ctx.facts.update(sdk=sdk, session=session)
     try:
         me = sdk.me(fields="id,display_name,is_disabled")
+    except DeserializeError:
+        raise _unreadable(session, "login") from None
     except SDKError as exc:
         path = session.last_path or ""
         status = session.last_status
@@ -193,11 +195,13 @@ def check_access(ctx: ProbeContext) -> str:
 
 def _counter(method: str, label: str, fields: str, permission: str):
     def run(ctx: ProbeContext) -> str:
-        from scanner_looker.sdk import SDKError
+        from scanner_looker.sdk import DeserializeError, SDKError
 
         sdk, session = ctx.facts["sdk"], ctx.facts["session"]
         try:
             items = getattr(sdk, method)(fields=fields)
+        except DeserializeError:
+            raise _unreadable(session, f"listing {label}") from None
         except SDKError as exc:
             if session.last_status == 403:
                 raise StepFailed(Status.FORBIDDEN, f"not allowed to list {label} (403: {_message(exc)})",
@@ -213,6 +217,12 @@ def _counter(method: str, label: str, fields: str, permission: str):
         return f"{count} {label}"
 
     return run
+
+
+def _unreadable(session, doing: str) -> StepFailed:
+    status = f"HTTP {session.last_status} " if session.last_status else ""
+    return StepFailed(Status.ERROR, f"{doing}: {session.last_path} answered {status}with something that is not "
+                      "Looker's JSON", "the URL may point at a proxy or another service rather than Looker's API")
 
 
 def _failure(exc: Exception, session, doing: str) -> StepFailed:

@@ -17,6 +17,7 @@ from looker_sdk.sdk.api40 import methods as methods40
 from scanner.sdk_http import GuardedSession
 
 SDKError = error.SDKError
+DeserializeError = serialize.DeserializeError
 
 
 class ExplicitSettings(api_settings.ApiSettings):

@@ -251,6 +251,8 @@ def _counter(endpoint: str, label: str):
 
 def _tableau_failure(exc: Exception, doing: str) -> Exception:
     """A StepFailed for a TSC exception; scanner's own HTTP errors pass through unchanged."""
+    from xml.etree.ElementTree import ParseError
+
     import tableauserverclient as TSC
     from tableauserverclient.server.endpoint.exceptions import InternalServerError, NonXMLResponseError
 
@@ -271,8 +273,11 @@ def _tableau_failure(exc: Exception, doing: str) -> Exception:
         return StepFailed(Status.ERROR, f"{doing} failed ({code} {exc.summary}: {exc.detail})")
     if isinstance(exc, InternalServerError):
         return StepFailed(Status.ERROR, f"{doing}: Tableau answered {exc.code}")
-    if isinstance(exc, NonXMLResponseError):
-        return StepFailed(Status.ERROR, f"{doing}: the answer was not Tableau's XML")
+    unreadable = isinstance(exc, AttributeError) and "'NoneType'" in str(exc)  # XML without Tableau's elements
+    if isinstance(exc, NonXMLResponseError | ParseError) or unreadable:
+        # an answer TSC could not read
+        return StepFailed(Status.ERROR, f"{doing}: the answer was not Tableau's XML",
+                          "the URL may point at a proxy or another service rather than Tableau's REST API")
     return exc
 
 
