@@ -97,16 +97,6 @@ class Registrar:
             item.taken = "updated"
 
 
-def apply_plan(items: list[PlanItem], catalog: CatalogClient, *, concurrency: int = 8) -> None:
-    """Carry out a whole plan at once; sets ``taken`` and ``error`` on every item."""
-    registrar = Registrar(catalog, concurrency)
-    try:
-        for item in items:
-            registrar.submit(item)
-    finally:
-        registrar.close()
-
-
 def _apply_bulk(writes: list[PlanItem], catalog: CatalogClient, stop_with) -> list[PlanItem]:
     """Send one batch; returns the items still to send one by one (all of them if there is no /bulk)."""
     try:

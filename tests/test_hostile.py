@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
@@ -378,7 +378,7 @@ def failed_step(target: dict) -> str:
 
 
 class Misreported(AssertionError):
-    """A target ended with the wrong status or message: what the strict xfail markers of known bugs expect."""
+    """A target ended with the wrong status or message."""
 
 
 # -------------------------------------------------------------------------------------------------
@@ -461,14 +461,12 @@ class Case:
     """The step that fails (the earlier ones pass)."""
     says: str
     """A fragment of the target's message."""
-    bug: str = ""
-    """A known product bug: the case is a strict xfail."""
     capped: bool = False
     """The answer is far past the body cap: the client must stop reading it early."""
-    group: str = field(init=False)
 
-    def __post_init__(self) -> None:  # known bugs scan apart: one of them holds its target past the deadline
-        object.__setattr__(self, "group", "known-bugs" if self.bug else self.platform)
+    @property
+    def group(self) -> str:  # one scan per platform
+        return self.platform
 
 
 
@@ -597,8 +595,7 @@ def hostile_runs(tmp_path_factory) -> Callable[[str], GroupRun]:
 
 
 def _param(case: Case):
-    marks = [pytest.mark.xfail(raises=Misreported, strict=True, reason=case.bug)] if case.bug else []
-    return pytest.param(case, id=f"{case.platform}-{case.name}", marks=marks)
+    return pytest.param(case, id=f"{case.platform}-{case.name}")
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
@@ -638,7 +635,7 @@ def test_hostile_answer_ends_clearly_within_the_deadline(hostile_runs, case):
     assert target["taken"] == "skipped"
 
 
-@pytest.mark.parametrize("group", sorted({c.group for c in CASES if not c.bug}))
+@pytest.mark.parametrize("group", sorted({c.group for c in CASES}))
 def test_a_scan_of_hostile_targets_ends_within_the_deadline(hostile_runs, group):
     run = hostile_runs(group).run
     print(f"{group}: exit {run.code} in {run.wall:.2f}s")
