@@ -53,7 +53,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from scanner.testing.faults import Fault, Faults
-from scanner.testing.server import LocalServer, Request, Response
+from scanner.testing.server import LocalServer, Request, Response, ServedFake
 
 __all__ = ["DOCUMENTATION_URL", "FakeLooker", "LookerApiUser", "RecordedRequest", "main"]
 
@@ -145,7 +145,7 @@ def _select_fields(value: Any, fields: str | None) -> Any:
 
 
 @dataclass(eq=False)
-class FakeLooker:
+class FakeLooker(ServedFake):
     """In-memory Looker API over real HTTP on 127.0.0.1.
 
     ``port`` is the port to bind (0: any free one); after ``start()`` it holds the port actually bound.
@@ -184,24 +184,8 @@ class FakeLooker:
         self.logouts = 0
         self._server = LocalServer(self._app, port=self.port, name="fake-looker", ssl_context=self.tls)
 
-    # -- lifecycle ------------------------------------------------------------------------------------
-    def start(self) -> FakeLooker:
-        self._server.start()
+    def _started(self) -> None:
         self.port = self._server.port
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeLooker:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     # -- inspection -----------------------------------------------------------------------------------
     @property
@@ -219,28 +203,6 @@ class FakeLooker:
         now = time.monotonic()
         with self._lock:
             return sum(1 for token in self._tokens.values() if token.expires_at > now)
-
-    # -- fault injection ------------------------------------------------------------------------------
-    def inject(
-        self,
-        status: int = 503,
-        times: int | None = 1,
-        method: str | None = None,
-        path_prefix: str = "/",
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        *,
-        reset: bool = False,
-    ) -> None:
-        """The next ``times`` requests matching ``method`` (None: any) and ``path_prefix`` get this answer
-        instead of being served (``times=None``: until ``clear_faults()``). ``body`` None gives Looker's
-        ``{"message": <HTTP phrase>, "documentation_url": ...}``; bytes/str are sent as is, other values
-        as JSON. ``reset=True`` closes the connection without answering. Faults apply before routing and
-        authentication, e.g. ``inject(429, headers={"Retry-After": "1"})``."""
-        self._faults.add(status, times, method, path_prefix, headers, body, reset=reset)
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
 
     # -- HTTP entry point -----------------------------------------------------------------------------
     def _app(self, request: Request) -> Response:

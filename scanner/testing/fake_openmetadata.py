@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from scanner.testing.faults import Fault, Faults
-from scanner.testing.server import LocalServer, Request, Response
+from scanner.testing.server import LocalServer, Request, Response, ServedFake
 
 __all__ = [
     "MASK",
@@ -241,7 +241,8 @@ class RecordedRequest:
 # the fake
 
 
-class FakeOpenMetadata:
+class FakeOpenMetadata(ServedFake):
+    _fault_prefix = SERVICES_PATH  # inject() hits the dashboard-service calls unless told otherwise
     """In-memory OpenMetadata dashboard-service API over real HTTP on 127.0.0.1."""
 
     def __init__(
@@ -278,27 +279,10 @@ class FakeOpenMetadata:
         if user_token is not None:
             self.add_token(user_token, "admin", False)
 
-    # -- lifecycle ------------------------------------------------------------------------------------
-    def start(self) -> FakeOpenMetadata:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeOpenMetadata:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
+    # -- addresses ------------------------------------------------------------------------------------
     @property
     def port(self) -> int:
         return self._server.port
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     @property
     def api_url(self) -> str:
@@ -369,27 +353,6 @@ class FakeOpenMetadata:
     def reset_log(self) -> None:
         with self._lock:
             self._log.clear()
-
-    # -- fault injection ------------------------------------------------------------------------------
-    def inject(
-        self,
-        status: int = 503,
-        times: int | None = 1,
-        method: str | None = None,
-        path_prefix: str = SERVICES_PATH,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        *,
-        reset: bool = False,
-    ) -> None:
-        """The next ``times`` requests matching ``method`` (None: any) and ``path_prefix`` get this answer
-        instead of being served (``times=None``: until ``clear_faults()``). ``body`` None gives
-        ``{"code": status, "message": <reason>}``; bytes/str are sent as is, other values as JSON.
-        ``reset=True`` closes the connection without answering. Faults apply before authentication."""
-        self._faults.add(status, times, method, path_prefix, headers, body, reset=reset)
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
 
     # -- HTTP entry point -----------------------------------------------------------------------------
     def _app(self, request: Request) -> Response:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from html import escape
 
-from scanner.testing.server import LocalServer, Request, Response
+from scanner.testing.server import LocalServer, Request, Response, ServedFake
 
 
 @dataclass
@@ -30,7 +30,7 @@ class FakeUser:
 
 
 @dataclass
-class FakeSuperset:
+class FakeSuperset(ServedFake):
     version: str = "6.1.0"
     users: dict[str, FakeUser] = field(default_factory=lambda: {"admin": FakeUser("admin")})
     providers: tuple[str, ...] = ("db",)
@@ -44,23 +44,6 @@ class FakeSuperset:
         self._lock = threading.Lock()
         self.login_attempts: list[dict] = []
         self._server = LocalServer(self._app, name="fake-superset", ssl_context=self.tls)
-
-    def start(self) -> FakeSuperset:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeSuperset:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     def _login_page(self) -> bytes:
         bootstrap = {"common": {"menu_data": {"brand": {"alt": "Superset"},

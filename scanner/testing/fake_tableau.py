@@ -58,14 +58,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from http import HTTPStatus
-from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml.ElementTree import fromstring
 
 from scanner.testing.faults import Fault, Faults
-from scanner.testing.server import LocalServer, Request, Response
+from scanner.testing.server import LocalServer, Request, Response, ServedFake
 
 __all__ = ["NAMESPACE", "FakeTableau", "RecordedRequest", "TableauSite", "main"]
 
@@ -197,7 +196,7 @@ _NOT_FOUND_PAGE = """<!DOCTYPE html>
 
 
 @dataclass
-class FakeTableau:
+class FakeTableau(ServedFake):
     """In-memory Tableau Server REST API over real HTTP on 127.0.0.1.
 
     ``port`` is the port to bind (0: any free port); after ``start()`` it holds the bound port.
@@ -232,41 +231,15 @@ class FakeTableau:
         self._user_ids: dict[str, str] = {}
         self._log: list[RecordedRequest] = []
         self._faults = Faults()
-        self._server: LocalServer | None = None
+        self._server = LocalServer(self._app, port=self.port, name="fake-tableau", ssl_context=self.tls)
         self.sign_ins = 0
         self.failed_sign_ins = 0
         self.sign_outs = 0
         self.revoked_sessions = 0
         """Sessions ended because the same PAT signed in again."""
 
-    # -- lifecycle ------------------------------------------------------------------------------------
-    def start(self) -> FakeTableau:
-        with self._lock:
-            if self._server is None:
-                server = LocalServer(self._app, port=self.port, name="fake-tableau", ssl_context=self.tls)
-                server.start()
-                self._server = server
-                self.port = server.port
-        return self
-
-    def stop(self) -> None:
-        with self._lock:
-            server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-
-    def __enter__(self) -> FakeTableau:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        server = self._server
-        if server is None:
-            raise RuntimeError("fake Tableau is not started")
-        return server.url
+    def _started(self) -> None:
+        self.port = self._server.port
 
     # -- inspection -----------------------------------------------------------------------------------
     @property
@@ -283,27 +256,6 @@ class FakeTableau:
         with self._lock:
             return len(self._sessions)
 
-    # -- fault injection ------------------------------------------------------------------------------
-    def inject(
-        self,
-        status: int = 503,
-        times: int | None = 1,
-        method: str | None = None,
-        path_prefix: str = "/",
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        *,
-        reset: bool = False,
-    ) -> None:
-        """The next ``times`` requests matching ``method`` (None: any) and ``path_prefix`` get this answer
-        instead of being served (``times=None``: until ``clear_faults()``). ``body`` None gives Tableau's
-        error XML with code ``<status>000``; bytes/str are sent as is (``application/xml`` unless ``headers``
-        say otherwise), other values as JSON. ``reset=True`` closes the connection without answering.
-        Faults apply before routing and authentication, e.g. ``inject(429, headers={"Retry-After": "1"})``."""
-        self._faults.add(status, times, method, path_prefix, headers, body, reset=reset)
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
 
     # -- HTTP entry point -----------------------------------------------------------------------------
     def _app(self, request: Request) -> Response:

@@ -39,13 +39,16 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["HOST", "LocalServer", "Request", "Response", "App"]
+__all__ = ["HOST", "LocalServer", "Request", "Response", "App", "ServedFake"]
 
 HOST = "127.0.0.1"
 """The only interface these servers bind."""
+
+if TYPE_CHECKING:
+    from scanner.testing.faults import Faults
 
 log = logging.getLogger(__name__)
 
@@ -377,3 +380,62 @@ class LocalServer:
     @property
     def url(self) -> str:
         return f"{self.scheme}://{HOST}:{self.port}"
+
+
+_F = TypeVar("_F", bound="ServedFake")
+
+
+class ServedFake:
+    """What every fake shares: a `LocalServer` in ``self._server``, started and stopped with it (also as a
+    context manager), its ``url``, and fault injection through ``self._faults`` (`scanner.testing.faults`).
+
+    Each fake answers an injected fault in its platform's own error shape (its ``_fault_response``).
+    """
+
+    _server: LocalServer
+    _faults: Faults
+    _fault_prefix = "/"  # what `inject` matches when no path_prefix is given
+
+    def start(self: _F) -> _F:
+        self._server.start()
+        self._started()
+        return self
+
+    def _started(self) -> None:
+        """Hook run once the server listens (e.g. to record the bound port)."""
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self: _F) -> _F:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def inject(
+        self,
+        status: int = 503,
+        times: int | None = 1,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        *,
+        reset: bool = False,
+    ) -> None:
+        """The next ``times`` requests matching ``method`` (None: any) and ``path_prefix`` (None: the fake's
+        ``_fault_prefix``) get this answer
+        instead of being served (``times=None``: until ``clear_faults()``). ``body`` None gives the
+        platform's own error body for ``status``; bytes/str are sent as is, other values as JSON.
+        ``reset=True`` closes the connection without answering. Faults apply before routing and
+        authentication, e.g. ``inject(429, headers={"Retry-After": "1"})``."""
+        prefix = self._fault_prefix if path_prefix is None else path_prefix
+        self._faults.add(status, times, method, prefix, headers, body, reset=reset)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
