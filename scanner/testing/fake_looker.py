@@ -188,14 +188,7 @@ class FakeLooker(ServedFake):
         self.port = self._server.port
 
     # -- inspection -----------------------------------------------------------------------------------
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._log)
 
-    def reset_log(self) -> None:
-        with self._lock:
-            self._log.clear()
 
     @property
     def active_tokens(self) -> int:
@@ -515,15 +508,10 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
     )
     fake.start()
-    print(f"Fake Looker {fake.release} at {fake.url}  (API {', '.join(fake.api_versions)})", flush=True)
-    print(f"client_id {args.client_id!r} (secret from --client-secret). Ctrl-C stops.", flush=True)
-    try:
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    fake.serve_until_interrupted([
+        f"Fake Looker {fake.release} at {fake.url}  (API {', '.join(fake.api_versions)})",
+        f"client_id {args.client_id!r} (secret from --client-secret). Ctrl-C stops.",
+    ])
     return 0
 
 

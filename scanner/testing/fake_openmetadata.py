@@ -337,10 +337,6 @@ class FakeOpenMetadata(ServedFake):
         with self._lock:
             return copy.deepcopy(self._services)
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._log)
 
     def calls(self, method: str | None = None, path_prefix: str = SERVICES_PATH) -> list[RecordedRequest]:
         with self._lock:
@@ -350,9 +346,6 @@ class FakeOpenMetadata(ServedFake):
                 if (method is None or r.method == method.upper()) and r.path.startswith(path_prefix)
             ]
 
-    def reset_log(self) -> None:
-        with self._lock:
-            self._log.clear()
 
     # -- HTTP entry point -----------------------------------------------------------------------------
     def _app(self, request: Request) -> Response:
@@ -1168,18 +1161,10 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
     )
     fake.start()
-    print(f"Fake OpenMetadata {args.om_version} at {fake.url}  (API: {fake.api_url})", flush=True)
-    print(
+    fake.serve_until_interrupted([
+        f"Fake OpenMetadata {args.om_version} at {fake.url}  (API: {fake.api_url})",
         "Tokens: bot 'ingestion-bot' and person 'admin' (see --bot-token/--user-token). Ctrl-C stops.",
-        flush=True,
-    )
-    try:
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    ])
     return 0
 
 

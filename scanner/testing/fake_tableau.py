@@ -242,14 +242,7 @@ class FakeTableau(ServedFake):
         self.port = self._server.port
 
     # -- inspection -----------------------------------------------------------------------------------
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._log)
 
-    def reset_log(self) -> None:
-        with self._lock:
-            self._log.clear()
 
     @property
     def active_sessions(self) -> int:
@@ -574,9 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.pat is not None:
         fake.tokens = dict(args.pat)
     fake.start()
-    assert fake._server is not None
     sites = ", ".join(repr(url) for url in fake.sites)
-    fake._server.serve_until_interrupted(
+    fake.serve_until_interrupted(
         [
             f"Fake Tableau Server {fake.product_version} (REST {fake.min_api_version}-{fake.rest_api_version}) "
             f"at {fake.url}",

@@ -417,6 +417,21 @@ class ServedFake:
     def url(self) -> str:
         return self._server.url
 
+    def serve_until_interrupted(self, banner: Iterable[str] = ()) -> None:
+        """For ``python -m`` entry points: serve (start first, to print the url) until Ctrl-C, then stop."""
+        self.start()
+        self._server.serve_until_interrupted(banner)
+
+    # A fake that records what it received keeps it in ``self._log``, under ``self._lock``.
+    @property
+    def requests(self) -> list[Any]:
+        with self._lock:  # type: ignore[attr-defined]
+            return list(self._log)  # type: ignore[attr-defined]
+
+    def reset_log(self) -> None:
+        with self._lock:  # type: ignore[attr-defined]
+            self._log.clear()  # type: ignore[attr-defined]
+
     def inject(
         self,
         status: int = 503,
