@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import SecretStr, field_validator
 
 from scanner.http import HttpError
+from scanner.openmetadata.models import ssl_fields
 from scanner.plugin import (
     EnvVar,
     Plugin,
@@ -36,7 +37,7 @@ from scanner.plugin import (
     TargetSettings,
     reach_step,
 )
-from scanner_superset.models import SslConfig, SupersetApiConnection, SupersetConnection
+from scanner_superset.models import SupersetApiConnection, SupersetConnection
 
 _UI_PATH = re.compile(r"/(login|superset|dashboard|chart|explore|sqllab|api|health)(/.*)?$")
 _LOGIN_MARKERS = ("<title>Superset</title>", 'alt="Superset"')
@@ -196,15 +197,7 @@ class SupersetPlugin(Plugin):
     def connection_config(self, target: Target, result: ProbeResult) -> SupersetConnection:
         settings: SupersetSettings = target.settings  # type: ignore[assignment]
         host = result.canonical_url or target.url
-        ssl = None
-        if not host.startswith("https://"):
-            verify = "no-ssl"
-        elif settings.verify_ssl:
-            verify = "validate"
-            if settings.ca_bundle:
-                ssl = SslConfig(caCertificate=SecretStr(settings.ca_bundle.read_text()))
-        else:
-            verify = "ignore"
+        verify, ssl = ssl_fields(host, settings)
         return SupersetConnection(
             hostPort=host,
             connection=SupersetApiConnection(

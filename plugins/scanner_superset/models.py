@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from scanner.openmetadata.models import ConnectionConfig, Secret
-
-
-class SslConfig(ConnectionConfig):
-    caCertificate: Secret | None = None
+from scanner.openmetadata.models import ConnectionConfig, Secret, SslConfig, VerifySSL
 
 
 class SupersetApiConnection(ConnectionConfig):
     provider: Literal["db", "ldap"]
     username: str
     password: Secret
-    verifySSL: Literal["no-ssl", "ignore", "validate"] | None = "no-ssl"
+    verifySSL: VerifySSL | None = "no-ssl"
     sslConfig: SslConfig | None = None
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 from pydantic import SecretStr, model_validator
 
+from scanner.openmetadata.models import ssl_fields
 from scanner.plugin import (
     EnvVar,
     Plugin,
@@ -41,7 +42,7 @@ from scanner.plugin import (
     TargetSettings,
     reach_step,
 )
-from scanner_tableau.models import AccessTokenAuth, BasicAuth, SslConfig, TableauConnection
+from scanner_tableau.models import AccessTokenAuth, BasicAuth, TableauConnection
 
 PAT_MIN_API = Version("3.6")       # personal access token sign-in (Tableau 2019.4)
 METADATA_MIN_API = Version("3.5")  # Metadata API, used by OpenMetadata for lineage (Tableau 2019.3)
@@ -339,15 +340,7 @@ class TableauPlugin(Plugin):
                                    personalAccessTokenSecret=settings.personalAccessTokenSecret)
         else:
             auth = BasicAuth(username=settings.username, password=settings.password)
-        ssl = None
-        if not host.startswith("https://"):
-            verify = "no-ssl"
-        elif settings.verify_ssl:
-            verify = "validate"
-            if settings.ca_bundle:
-                ssl = SslConfig(caCertificate=SecretStr(settings.ca_bundle.read_text()))
-        else:
-            verify = "ignore"
+        verify, ssl = ssl_fields(host, settings)
         return TableauConnection(
             hostPort=host, authType=auth, siteName=result.details.get("site_url", settings.siteName) or None,
             apiVersion=result.details.get("rest_api_version"), verifySSL=verify, sslConfig=ssl,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from scanner.openmetadata.models import ConnectionConfig, Secret
+from scanner.openmetadata.models import ConnectionConfig, Secret, SslConfig, VerifySSL
 
 
 class BasicAuth(ConnectionConfig):
@@ -17,15 +17,11 @@ class AccessTokenAuth(ConnectionConfig):
     personalAccessTokenSecret: Secret
 
 
-class SslConfig(ConnectionConfig):
-    caCertificate: Secret | None = None
-
-
 class TableauConnection(ConnectionConfig):
     type: Literal["Tableau"] = "Tableau"
     hostPort: str
     authType: BasicAuth | AccessTokenAuth
     siteName: str | None = None
     apiVersion: str | None = None
-    verifySSL: Literal["no-ssl", "ignore", "validate"] | None = "no-ssl"
+    verifySSL: VerifySSL | None = "no-ssl"
     sslConfig: SslConfig | None = None

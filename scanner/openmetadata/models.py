@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from scanner.secrets import MASK
+from scanner.tls import TlsSettings
 
 DASHBOARD_SERVICE_TYPES = (
     "Superset", "Looker", "Tableau", "Redash", "Metabase", "PowerBI", "PowerBIReportServer", "Mode",
@@ -44,6 +45,27 @@ class ConnectionConfig(BaseModel):
     """Base of every connection config: unknown fields are refused, like the schemas do."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+VerifySSL = Literal["no-ssl", "ignore", "validate"]
+
+
+class SslConfig(ConnectionConfig):
+    """``ValidateSslClientConfig``: the CA a connector trusts (PEM text, a secret-format field)."""
+
+    caCertificate: Secret | None = None
+
+
+def ssl_fields(host: str, tls: TlsSettings) -> tuple[VerifySSL, SslConfig | None]:
+    """OpenMetadata's ``verifySSL`` / ``sslConfig`` pair for a target: ``no-ssl`` over http, ``validate``
+    over https (with the target's CA bundle as ``caCertificate`` when it has one), ``ignore`` only when
+    the target itself turned verification off."""
+    if not host.startswith("https://"):
+        return "no-ssl", None
+    if not tls.verify_ssl:
+        return "ignore", None
+    pem = tls.ca_bundle.read_text() if tls.ca_bundle else None
+    return "validate", SslConfig(caCertificate=SecretStr(pem)) if pem else None
 
 
 class CustomDashboardConnection(ConnectionConfig):
