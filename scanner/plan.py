@@ -6,7 +6,11 @@
 ``skip``       the probe failed (the reason is the deciding step), or the request could not be built
 
 On update, what a person curated is carried over from the current entity (description,
-displayName, owners, tags, domains): a PUT with a non-bot token would overwrite it otherwise.
+displayName, owners, tags, domains): a PUT with a non-bot token would overwrite it otherwise. So is
+every key of the stored connection config that the plugin does not own (``Plugin.config_keys``):
+a PUT replaces the config whole, and filter patterns or a ``supportsMetadataExtraction: false`` set
+in the catalog's UI would be lost. Configs are compared the way the server stores them: with
+OpenMetadata's schema defaults filled on both sides.
 """
 
 from __future__ import annotations
@@ -15,8 +19,6 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from scanner.openmetadata.models import (
     ConnectionConfig,
     CreateDashboardService,
@@ -24,6 +26,7 @@ from scanner.openmetadata.models import (
     EntityReference,
     TagLabel,
 )
+from scanner.openmetadata.schema import ConnectionSchema
 from scanner.plugin import Plugin, ProbeResult, Target
 from scanner.secrets import MASK
 
@@ -44,14 +47,28 @@ class PlanItem:
     changes: list[str] = field(default_factory=list)
     request: CreateDashboardService | None = None
     secrets_unverified: bool = False  # the catalog masked a secret, so it could not be compared
+    carried: list[str] = field(default_factory=list)  # config keys kept as the catalog holds them
     taken: str | None = None          # what apply did: created | updated | unchanged | skipped | failed | planned
     error: str | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """The probe's warnings, then what the registered config needs on the ingestion side."""
+        config = self.request.connection.config.warnings if self.request and self.request.connection else ()
+        return [*self.probe.warnings, *config]
 
 
 def build_request(plugin: Plugin, target: Target, probe: ProbeResult,
                   owners: list[dict[str, str]] | None = None) -> CreateDashboardService:
     """The ``CreateDashboardService`` request for a target whose probe passed."""
     config = plugin.connection_config(target, probe)
+    if config.service_type != plugin.service_type:
+        raise ValueError(f"plugin {plugin.name!r} built a {config.service_type} config for a "
+                         f"{plugin.service_type} service")
+    stray = [k for k in _leaf_keys(config.values) if not _owned(k, plugin.config_keys)]
+    if stray:
+        raise ValueError(f"plugin {plugin.name!r} sets config keys it does not declare in config_keys: "
+                         + ", ".join(stray))
     meta = target.service
     description = meta.description or (
         f"{plugin.title} at {probe.canonical_url or target.url}. Registered by scanner from {target.origin}."
@@ -69,19 +86,89 @@ def build_request(plugin: Plugin, target: Target, probe: ProbeResult,
 
 
 def plan_item(target: Target, probe: ProbeResult, request: CreateDashboardService | None,
-              current: dict[str, Any] | None, build_error: str | None = None) -> PlanItem:
-    """Decide the action for one target given what the catalog holds (`current`, or None)."""
+              current: dict[str, Any] | None, build_error: str | None = None,
+              config_keys: tuple[str, ...] = ("hostPort",)) -> PlanItem:
+    """Decide the action for one target given what the catalog holds (`current`, or None).
+
+    `config_keys` are the config keys the plugin owns; every other stored key is carried over."""
     if not probe.ok:
         return PlanItem(target, probe, Action.SKIP, reason=f"probe {probe.status.value}: {probe.message}")
     if request is None:
         return PlanItem(target, probe, Action.SKIP, reason=build_error or "no request")
     if current is None:
         return PlanItem(target, probe, Action.CREATE, request=request)
-    merged = carry_over_curated(request, current)
+    merged, carried = carry_over_config(carry_over_curated(request, current), current, config_keys)
     changes, unverified = diff(merged, current)
     action = Action.UPDATE if changes else Action.UNCHANGED
     return PlanItem(target, probe, action, reason=", ".join(changes), changes=changes,
-                    request=merged, secrets_unverified=unverified)
+                    request=merged, secrets_unverified=unverified, carried=carried)
+
+
+def carry_over_config(request: CreateDashboardService, current: dict[str, Any],
+                      config_keys: tuple[str, ...]) -> tuple[CreateDashboardService, list[str]]:
+    """The request with every stored config key the plugin does not own sent back as the catalog holds it
+    (a masked secret goes back as the mask, which the server replaces by the stored value).
+
+    Returns the request and the carried keys whose value is not the schema's default (what a person set)."""
+    held = (current.get("connection") or {}).get("config")
+    if request.connection is None or not isinstance(held, dict) or current.get("serviceType") != request.serviceType:
+        return request, []
+    mine = request.connection.config
+    stored = ConnectionConfig.from_catalog(mine.service_type, held).values
+    merged, carried = _merge(mine.values, stored, _ownership_tree(("type", *config_keys)), "")
+    schema = ConnectionSchema.of(mine.service_type)
+    noted = [k for k in carried if "." in k or stored.get(k) != schema.default(k)]
+    config = ConnectionConfig(service_type=mine.service_type, values=merged, warnings=mine.warnings)
+    return request.model_copy(update={"connection": DashboardConnection(config=config)}), noted
+
+
+def _ownership_tree(keys: tuple[str, ...]) -> dict[str, Any]:
+    """``("a", "b.c")`` -> ``{"a": True, "b": {"c": True}}``: True owns the whole value."""
+    tree: dict[str, Any] = {}
+    for key in keys:
+        node = tree
+        *parents, last = key.split(".")
+        for part in parents:
+            child = node.setdefault(part, {})
+            if child is True:
+                break
+            node = child
+        else:
+            node[last] = True
+    return tree
+
+
+def _merge(mine: dict[str, Any], held: dict[str, Any], tree: dict[str, Any], prefix: str) -> tuple[dict, list[str]]:
+    out: dict[str, Any] = {}
+    carried: list[str] = []
+    for key, value in held.items():
+        if key not in tree:
+            out[key] = value
+            carried.append(prefix + key)
+    for key, owned in tree.items():
+        if owned is True:
+            if key in mine:
+                out[key] = mine[key]
+        elif isinstance(mine.get(key), dict) and isinstance(held.get(key), dict):
+            out[key], deeper = _merge(mine[key], held[key], owned, f"{prefix}{key}.")
+            carried += deeper
+        elif key in mine:
+            out[key] = mine[key]
+    return out, carried
+
+
+def _leaf_keys(values: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            keys += _leaf_keys(value, f"{prefix}{key}.")
+        else:
+            keys.append(prefix + key)
+    return keys
+
+
+def _owned(key: str, config_keys: tuple[str, ...]) -> bool:
+    return key == "type" or any(key == k or key.startswith(k + ".") for k in config_keys)
 
 
 def carry_over_curated(request: CreateDashboardService, current: dict[str, Any]) -> CreateDashboardService:
@@ -141,16 +228,13 @@ def diff(request: CreateDashboardService, current: dict[str, Any]) -> tuple[list
 
 
 def same_config(desired: ConnectionConfig, current: Any) -> tuple[bool, bool]:
-    """Compare configs after filling both with the model's defaults; a masked secret counts as equal."""
+    """Compare configs as the server stores them (OpenMetadata's schema defaults filled on both sides);
+    a masked secret counts as equal, and is reported as unverified."""
     if not isinstance(current, dict):
         return False, False
-    try:
-        parsed = type(desired).model_validate(current)
-    except ValidationError:
-        return False, False
-    context = {"reveal_secrets": True}
-    want = desired.model_dump(mode="json", exclude_none=True, context=context)
-    have = parsed.model_dump(mode="json", exclude_none=True, context=context)
+    schema = ConnectionSchema.of(desired.service_type)
+    want = schema.with_defaults(desired.dump(reveal_secrets=True))
+    have = schema.with_defaults(current)
     masked: list[bool] = []
     return _equal(want, have, masked), bool(masked)
 
@@ -163,6 +247,7 @@ def _equal(want: Any, have: Any, masked: list[bool]) -> bool:
     if isinstance(want, list) and isinstance(have, list):
         return len(want) == len(have) and all(_equal(a, b, masked) for a, b in zip(want, have, strict=True))
     if have == MASK and isinstance(want, str):
-        masked.append(True)
+        if want != MASK:  # ours could not be compared; a mask we carried over is the catalog's own
+            masked.append(True)
         return True
     return want == have

@@ -14,8 +14,14 @@ The built-in probes use exactly this door. A plugin declares:
 ``env_vars``           the `EnvVar` s it reads; the core finds instances from them, with
                        ``__<INSTANCE>`` suffixes for more than one instance
 ``steps(target)``      the ordered probe `Step` s (start with `reach_step`)
-``connection_config``  the OpenMetadata connection config (a pydantic model matching the
-                       platform's JSON schema, ``type`` set) built from a passed probe
+``connection_config``  the OpenMetadata connection config built from a passed probe:
+                       ``ConnectionConfig.build(service_type, key=value, ...)``, checked against
+                       OpenMetadata's own schema of that type (``scanner.openmetadata.schema``)
+``config_keys``        the config keys the plugin derives from the instance (address,
+                       credentials, site, API version, TLS...), dotted for nested keys. On
+                       update every *other* key of the stored config (filter patterns,
+                       ``supportsMetadataExtraction``, anything a person set in the catalog's
+                       UI, keys a newer server added) is sent back as the catalog holds it
 ``finish(ctx)``        optional clean-up run after the steps, pass or fail (log out, sign out)
 =====================  ==================================================================
 
@@ -40,13 +46,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator
 
 from scanner.tls import TlsSettings
 from scanner.urls import normalize_base_url
 
 if TYPE_CHECKING:
     from scanner.http import HttpClient
+    from scanner.openmetadata.models import ConnectionConfig
 
 
 class Status(str, enum.Enum):
@@ -218,14 +225,16 @@ class Plugin(ABC):
     service_type: ClassVar[str]
     settings_model: ClassVar[type[TargetSettings]] = TargetSettings
     env_vars: ClassVar[tuple[EnvVar, ...]] = ()
+    config_keys: ClassVar[tuple[str, ...]] = ("hostPort",)
 
     @abstractmethod
     def steps(self, target: Target) -> Sequence[Step]:
         """The ordered probe steps for this target."""
 
     @abstractmethod
-    def connection_config(self, target: Target, result: ProbeResult) -> BaseModel:
-        """The OpenMetadata connection config (``config`` of ``DashboardConnection``)."""
+    def connection_config(self, target: Target, result: ProbeResult) -> ConnectionConfig:
+        """The OpenMetadata connection config (``config`` of ``DashboardConnection``); every key it sets
+        must be in `config_keys`."""
 
     def finish(self, ctx: ProbeContext) -> None:  # noqa: B027 - optional hook
         """Clean up after the steps (log out, sign out). Runs whether they passed or not."""

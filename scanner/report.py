@@ -40,7 +40,7 @@ def target_entry(item: PlanItem, *, with_payload: bool) -> dict[str, Any]:
         "version": probe.version,
         "message": probe.message or None,
         "hint": probe.hint or None,
-        "warnings": probe.warnings,
+        "warnings": item.warnings,
         "details": probe.details,
         "duration_ms": round(probe.duration_ms, 1),
         "steps": [_step(s) for s in probe.steps],
@@ -49,6 +49,7 @@ def target_entry(item: PlanItem, *, with_payload: bool) -> dict[str, Any]:
             "reason": item.reason or None,
             "changes": item.changes,
             "secrets_unverified": item.secrets_unverified,
+            "carried_over": item.carried,
         },
         "taken": item.taken,
         "error": item.error,
@@ -70,7 +71,8 @@ def document(result: RunResult) -> dict[str, Any]:
             "duration_ms": round((finished - result.started_at).total_seconds() * 1000, 1),
             "dry_run": result.dry_run,
         },
-        "catalog": {"host": result.catalog.host, "version": result.catalog.version} if result.catalog else None,
+        "catalog": {"host": result.catalog.host, "version": result.catalog.version,
+                    "warning": result.catalog.warning} if result.catalog else None,
         "targets": [target_entry(i, with_payload=True) for i in items],
         "totals": {
             "targets": len(items),
@@ -144,10 +146,14 @@ def _write_prune(result: RunResult, say) -> None:
         say(f"[red]✗[/] prune {name}: {error}", markup=True)
 
 
-def _styled(text: str, style: str | None) -> str:
+def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return f"[{style}]{escape(text)}[/]" if style else escape(text)
+    return escape(text)
+
+
+def _styled(text: str, style: str | None) -> str:
+    return f"[{style}]{_escape(text)}[/]" if style else _escape(text)
 
 
 def _found(details: dict[str, Any]) -> str:
@@ -186,8 +192,10 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
             say(f"[red]✗[/] {name}: {item.probe.message}", markup=True)
             if item.probe.hint:
                 say(f"    fix: {item.probe.hint}")
-        for warning in item.probe.warnings:
-            say(f"[yellow]![/] {name}: {warning}")
+        for warning in item.warnings:
+            say(f"[yellow]![/] {name}: {_escape(warning)}")
+        if item.carried and item.action in (Action.UPDATE, Action.UNCHANGED):
+            say(f"[dim]i {name}: kept as set in the catalog: {_escape(', '.join(item.carried))}[/]")
         if item.error:
             say(f"[red]✗[/] {name}: {item.error}")
         if item.secrets_unverified:
@@ -203,6 +211,8 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
     totals = doc["totals"]
     status = ", ".join(f"{k} {v}" for k, v in sorted(totals["status"].items())) or "no targets"
     taken = ", ".join(f"{k} {v}" for k, v in sorted(totals["taken"].items())) or "nothing to do"
+    if result.catalog and result.catalog.warning:
+        say(f"[yellow]![/] catalog: {_escape(result.catalog.warning)}")
     where = f"catalog {result.catalog.host} ({result.catalog.version})" if result.catalog else "no catalog"
     mode = " (dry run: nothing written)" if result.dry_run else ""
     say(f"\n{totals['targets']} target(s): {status}. {taken}. {where}{mode}.")

@@ -25,6 +25,8 @@ from typing import Any
 from scanner.apply import Registrar
 from scanner.errors import CatalogError, ExitCode
 from scanner.openmetadata.client import LIST_PAGE, CatalogClient
+from scanner.openmetadata.schema import covered_server_versions
+from scanner.openmetadata.schema import source as schema_source
 from scanner.plan import Action, PlanItem, build_request, plan_item
 from scanner.plugin import Plugin, ProbeResult, Status, Target
 from scanner.probe import run_probe
@@ -43,6 +45,7 @@ LIST_WHEN_TARGETS = 20  # from this many targets, list the catalog's services in
 class CatalogInfo:
     host: str
     version: str
+    warning: str | None = None  # the shipped schemas do not describe this server's version
 
 
 @dataclass
@@ -113,7 +116,10 @@ def run_scan(
     catalog = CatalogClient(settings.catalog) if settings.catalog.host else None
     try:
         if catalog is not None:
-            result.catalog = CatalogInfo(catalog.host, catalog.server_version())
+            version = catalog.server_version()
+            result.catalog = CatalogInfo(catalog.host, version, schema_coverage_warning(version))
+            if result.catalog.warning:
+                log.warning("%s", result.catalog.warning)
         scan = settings.scan
 
         gate = _HostGate(scan.per_host)
@@ -154,6 +160,16 @@ def run_scan(
             catalog.close()
     result.finished_at = datetime.now(timezone.utc)
     return result
+
+
+def schema_coverage_warning(version: str) -> str | None:
+    """A warning when the catalog's major.minor is not one the shipped OpenMetadata schemas describe."""
+    covered = covered_server_versions()
+    if ".".join(version.split(".")[:2]) in covered:
+        return None
+    return (f"the catalog runs OpenMetadata {version}, but scanner's connection schemas are those of "
+            f"{', '.join(covered)} (openmetadata-ingestion {schema_source()['openmetadata-ingestion']}): configs "
+            "are checked and compared against those; keys the server adds are kept as it holds them")
 
 
 def _known_services(catalog: CatalogClient, targets: int) -> dict[str, dict] | None:
@@ -201,7 +217,7 @@ def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | Non
             current = catalog.get_service(target.service_name) if catalog else None
     except CatalogError as exc:
         return _failed_plan(target, probe, str(exc))
-    return plan_item(target, probe, request, current)
+    return plan_item(target, probe, request, current, config_keys=plugin.config_keys)
 
 
 def _failed_plan(target: Target, probe, message: str) -> PlanItem:

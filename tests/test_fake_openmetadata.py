@@ -734,3 +734,32 @@ def test_command_line_runs_until_interrupted():
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+
+
+def test_config_is_stored_converted_with_the_schemas_defaults(fake):
+    """The server converts the config to its typed class: reads answer it with every schema default filled."""
+    body = superset()
+    resp = put(fake, body)
+    assert resp.status_code == 201
+    config = resp.json()["connection"]["config"]
+    assert config["supportsMetadataExtraction"] is True
+    assert config["connection"]["verifySSL"] == "no-ssl"  # SupersetApiConnection's own default
+    assert get_name(fake, "superset_prod").json()["connection"]["config"] == config
+    # the same body again (defaults absent) is no change: the stored form is compared, not the text sent
+    assert put(fake, body).headers["X-OpenMetadata-Change"] == "entityNoChange"
+
+
+def test_config_keys_the_schema_forbids_are_refused(fake):
+    bad = superset()
+    bad["connection"]["config"]["dashboardFilterPatern"] = {"includes": ["x"]}  # a typo of the UI's key
+    resp = put(fake, bad)
+    assert_error(resp, 400, None)
+    assert "Failed to convert [superset_prod] to type [Superset]" in resp.json()["message"]
+    assert "dashboardFilterPatern" in resp.json()["message"]
+    wrong_type = superset()
+    wrong_type["connection"]["config"]["connection"]["verifySSL"] = "sometimes"
+    assert put(fake, wrong_type).status_code == 400
+    assert fake.services == {}
+    lenient = superset()
+    del lenient["connection"]["config"]["connection"]["password"]  # the server does not enforce nested required
+    assert put(fake, lenient).status_code == 201

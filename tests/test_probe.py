@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from scanner import secrets
-from scanner.openmetadata.models import CustomDashboardConnection
+from scanner.openmetadata.models import ConnectionConfig
 from scanner.plugin import (
     Plugin,
     ProbeResult,
@@ -39,8 +39,8 @@ class DemoPlugin(Plugin):
     def steps(self, target: Target) -> Sequence[Step]:
         return self._steps
 
-    def connection_config(self, target: Target, result: ProbeResult) -> BaseModel:
-        return CustomDashboardConnection()
+    def connection_config(self, target: Target, result: ProbeResult) -> ConnectionConfig:
+        return ConnectionConfig.build("CustomDashboard")
 
     def finish(self, ctx) -> None:
         self.finished = True

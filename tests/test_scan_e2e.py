@@ -41,6 +41,7 @@ def test_registers_custom_target_then_reports_unchanged(tmp_path, run_cli, web, 
     assert stored["connection"]["config"] == {
         "type": "CustomDashboard", "sourcePythonClass": "acme.ingest.Source",
         "connectionOptions": {"org": "ops"}, "hostPort": web.url,
+        "supportsMetadataExtraction": True,  # the server stores the config with its schema's defaults
     }
 
     catalog.reset_log()

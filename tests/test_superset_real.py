@@ -56,8 +56,23 @@ def test_real_superset_outcomes(run_cli, real_superset, catalog, web, closed_por
     assert stored["connection"]["config"] == {
         "type": "Superset", "hostPort": url,
         "connection": {"provider": "db", "username": "admin", "password": "admin-pw", "verifySSL": "no-ssl"},
+        "supportsMetadataExtraction": True,  # the catalog stores the config with its schema's defaults
     }
     for call in catalog.calls("PUT"):
         for request in call.json if isinstance(call.json, list) else [call.json]:
             validate(request)
     assert "not-the-password" not in result.stdout + result.stderr
+
+
+def test_real_superset_second_scan_writes_nothing(run_cli, real_superset, catalog):
+    """The catalog stores the config with its defaults filled: the plan must still settle on the real server."""
+    env = {**catalog_env(catalog), **instance_env("again", real_superset.url, "admin", "admin-pw")}
+    first = run_cli("scan", "--output", "json", env=env, timeout=300)
+    assert first.code == 0, first.stderr
+    catalog.reset_log()
+    for args in (("--dry-run",), ()):
+        result = run_cli("scan", "--output", "json", *args, env=env, timeout=300)
+        assert result.code == 0, result.stderr
+        [entry] = json.loads(result.stdout)["targets"]
+        assert (entry["plan"]["action"], entry["taken"]) == ("unchanged", "unchanged" if not args else "planned")
+    assert catalog.calls("PUT") == []

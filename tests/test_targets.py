@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from importlib.metadata import EntryPoint
 
 import pytest
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from scanner import secrets
 from scanner.errors import ConfigError
 from scanner.naming import check_service_name, instance_from_url, service_name
-from scanner.openmetadata.models import CustomDashboardConnection
+from scanner.openmetadata.models import ConnectionConfig
 from scanner.plugin import EnvVar, Plugin, ProbeResult, Step, Target, TargetSettings
 from scanner.registry import PluginEntry, _load, discover
 from scanner.settings import load_settings
@@ -38,8 +38,8 @@ class EnvPlugin(Plugin):
     def steps(self, target: Target) -> Sequence[Step]:
         return []
 
-    def connection_config(self, target: Target, result: ProbeResult) -> BaseModel:
-        return CustomDashboardConnection()
+    def connection_config(self, target: Target, result: ProbeResult) -> ConnectionConfig:
+        return ConnectionConfig.build("CustomDashboard")
 
 
 ENTRIES = [PluginEntry("envy", "test", EnvPlugin()), *discover()]

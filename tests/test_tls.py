@@ -176,10 +176,15 @@ def test_the_targets_ca_bundle_is_trusted_and_registered(platform, server_tls, c
     assert config["hostPort"] == url and url.startswith("https://")
     if platform.ssl_part is None:
         assert config == {"type": "Looker", "hostPort": url, "clientId": "scanner-id", "clientSecret": SECRET}
-    else:
+        assert any("ingestion host must trust this CA" in w for w in by["trusted"]["warnings"])
+    elif platform.name == "tableau":  # its connector writes the PEM text to a file: the CA goes in the config
         part = platform.ssl_part(config)
         assert part["verifySSL"] == "validate"
         assert part["sslConfig"] == {"caCertificate": ca_pem.read_text()}
+    else:  # Superset's connector reads caCertificate as a path on the ingestion host: no CA text, a warning
+        part = platform.ssl_part(config)
+        assert part["verifySSL"] == "no-ssl" and "sslConfig" not in part
+        assert any("SUPERSET_INGESTION_CA_PATH" in w and "ingestion host" in w for w in by["trusted"]["warnings"])
     assert SECRET not in result.stdout + result.stderr
 
 
@@ -309,3 +314,17 @@ def test_a_silent_client_blocks_neither_other_clients_nor_stop(server_tls, ca_pe
 def test_local_server_rejects_a_non_context():
     with pytest.raises(TypeError, match="SSLContext"):
         LocalServer(_echo, ssl_context="cert.pem")  # type: ignore[arg-type]
+
+
+def test_superset_registers_the_ca_path_the_ingestion_host_has(server_tls, ca_pem, run_cli, catalog):
+    """OpenMetadata's Superset connector reads sslConfig.caCertificate as a file path: given one, scanner
+    registers it (and no warning), while its own probe still trusts the PEM file it was given."""
+    with SUPERSET.fake(server_tls) as fake:
+        env = {**catalog_env(catalog), **target_env(SUPERSET, "PATH", fake.url, CA_BUNDLE=str(ca_pem),
+                                                    INGESTION_CA_PATH="/opt/ingestion/certs/private-ca.pem")}
+        result, by = scan(run_cli, env)
+    assert result.code == 0, result.stderr
+    assert by["path"]["warnings"] == []
+    part = registered(catalog, "superset_path")["connection"]
+    assert part["verifySSL"] == "validate"
+    assert part["sslConfig"] == {"caCertificate": "/opt/ingestion/certs/private-ca.pem"}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scanner.openmetadata.models import CustomDashboardConnection
+from scanner.openmetadata.models import ConnectionConfig
 from scanner.plugin import Plugin, ProbeResult, Step, Target, TargetSettings, reach_step
 
 
@@ -33,17 +33,17 @@ class CustomDashboardPlugin(Plugin):
     service_type = "CustomDashboard"
     settings_model = CustomSettings
     env_vars = ()
+    config_keys = ("hostPort", "sourcePythonClass", "connectionOptions")
 
     def steps(self, target: Target) -> Sequence[Step]:
         return [reach_step()]
 
-    def connection_config(self, target: Target, result: ProbeResult) -> CustomDashboardConnection:
+    def connection_config(self, target: Target, result: ProbeResult) -> ConnectionConfig:
         settings = target.settings
         assert isinstance(settings, CustomSettings)
-        return CustomDashboardConnection(
-            sourcePythonClass=settings.sourcePythonClass,
-            connectionOptions=settings.connectionOptions,
-            hostPort=result.canonical_url or target.url,
+        return ConnectionConfig.build(
+            self.service_type, sourcePythonClass=settings.sourcePythonClass,
+            connectionOptions=settings.connectionOptions, hostPort=result.canonical_url or target.url,
         )
 
 

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from scanner.http import HttpError
+from scanner.openmetadata.connector_tls import no_tls_field_warnings
+from scanner.openmetadata.models import ConnectionConfig
 from scanner.plugin import (
     EnvVar,
     Plugin,
@@ -41,7 +43,6 @@ from scanner.plugin import (
     TargetSettings,
 )
 from scanner.urls import normalize_base_url
-from scanner_looker.models import LookerConnection
 
 API_VERSION = "4.0"
 LEGACY_API_PORT = 19999
@@ -272,6 +273,7 @@ class LookerPlugin(Plugin):
         EnvVar("LOOKERSDK_TIMEOUT", "timeout", help="per-request timeout in seconds"),
         EnvVar("LOOKERSDK_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA (scanner's own)"),
     )
+    config_keys = ("hostPort", "clientId", "clientSecret")
 
     def steps(self, target: Target) -> Sequence[Step]:
         return [
@@ -295,11 +297,12 @@ class LookerPlugin(Plugin):
             if session is not None:
                 session.close()
 
-    def connection_config(self, target: Target, result: ProbeResult) -> LookerConnection:
+    def connection_config(self, target: Target, result: ProbeResult) -> ConnectionConfig:
         settings: LookerSettings = target.settings  # type: ignore[assignment]
-        return LookerConnection(
-            hostPort=result.canonical_url or target.url,
-            clientId=settings.clientId, clientSecret=settings.clientSecret,
+        host = result.canonical_url or target.url
+        return ConnectionConfig.build(
+            self.service_type, hostPort=host, clientId=settings.clientId, clientSecret=settings.clientSecret,
+            warnings=no_tls_field_warnings(host, settings, title=self.title, env_prefix="LOOKERSDK"),
         )
 
 

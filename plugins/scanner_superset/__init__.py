@@ -24,7 +24,8 @@ from typing import Literal
 from pydantic import SecretStr, field_validator
 
 from scanner.http import HttpError
-from scanner.openmetadata.models import ssl_fields
+from scanner.openmetadata.connector_tls import ssl_fields
+from scanner.openmetadata.models import ConnectionConfig
 from scanner.plugin import (
     EnvVar,
     Plugin,
@@ -37,7 +38,6 @@ from scanner.plugin import (
     TargetSettings,
     reach_step,
 )
-from scanner_superset.models import SupersetApiConnection, SupersetConnection
 
 _UI_PATH = re.compile(r"/(login|superset|dashboard|chart|explore|sqllab|api|health)(/.*)?$")
 _LOGIN_MARKERS = ("<title>Superset</title>", 'alt="Superset"')
@@ -49,11 +49,19 @@ class SupersetSettings(TargetSettings):
     username: str
     password: SecretStr
     provider: Literal["db", "ldap"] = "db"
+    ingestion_ca_path: str | None = None  # the CA file's path on the ingestion host (see connector_tls)
 
     @field_validator("provider", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("ingestion_ca_path")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(/|[A-Za-z]:[\\/])[^\n]*$", value.strip()):
+            raise ValueError("ingestion_ca_path must be an absolute path on the ingestion host")
+        return value.strip() if value else None
 
     @field_validator("password")
     @classmethod
@@ -183,7 +191,10 @@ class SupersetPlugin(Plugin):
         EnvVar("SUPERSET_PROVIDER", "provider", help="db (default) or ldap"),
         EnvVar("SUPERSET_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
         EnvVar("SUPERSET_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA"),
+        EnvVar("SUPERSET_INGESTION_CA_PATH", "ingestion_ca_path",
+               help="path of that CA file on the OpenMetadata ingestion host (registered as sslConfig)"),
     )
+    config_keys = ("hostPort", "connection")
 
     def steps(self, target: Target) -> Sequence[Step]:
         return [
@@ -194,16 +205,15 @@ class SupersetPlugin(Plugin):
             Step("GetCharts", _counter("chart", "charts"), description="list charts"),
         ]
 
-    def connection_config(self, target: Target, result: ProbeResult) -> SupersetConnection:
+    def connection_config(self, target: Target, result: ProbeResult) -> ConnectionConfig:
         settings: SupersetSettings = target.settings  # type: ignore[assignment]
         host = result.canonical_url or target.url
-        verify, ssl = ssl_fields(host, settings)
-        return SupersetConnection(
-            hostPort=host,
-            connection=SupersetApiConnection(
-                provider=settings.provider, username=settings.username, password=settings.password,
-                verifySSL=verify, sslConfig=ssl,
-            ),
+        tls, warnings = ssl_fields(host, settings, title=self.title, env_prefix="SUPERSET", ca_form="path",
+                                   ingestion_ca_path=settings.ingestion_ca_path)
+        return ConnectionConfig.build(
+            self.service_type, warnings=warnings, hostPort=host,
+            connection={"provider": settings.provider, "username": settings.username,
+                        "password": settings.password, **tls},
         )
 
 

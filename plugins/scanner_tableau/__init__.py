@@ -29,7 +29,8 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 from pydantic import SecretStr, model_validator
 
-from scanner.openmetadata.models import ssl_fields
+from scanner.openmetadata.connector_tls import ssl_fields
+from scanner.openmetadata.models import ConnectionConfig
 from scanner.plugin import (
     EnvVar,
     Plugin,
@@ -42,7 +43,6 @@ from scanner.plugin import (
     TargetSettings,
     reach_step,
 )
-from scanner_tableau.models import AccessTokenAuth, BasicAuth, TableauConnection
 
 PAT_MIN_API = Version("3.6")       # personal access token sign-in (Tableau 2019.4)
 METADATA_MIN_API = Version("3.5")  # Metadata API, used by OpenMetadata for lineage (Tableau 2019.3)
@@ -303,6 +303,7 @@ class TableauPlugin(Plugin):
         EnvVar("TABLEAU_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
         EnvVar("TABLEAU_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA"),
     )
+    config_keys = ("hostPort", "authType", "siteName", "apiVersion", "verifySSL", "sslConfig")
 
     def steps(self, target: Target) -> Sequence[Step]:
         return [
@@ -331,19 +332,19 @@ class TableauPlugin(Plugin):
             if lock is not None:
                 lock.release()
 
-    def connection_config(self, target: Target, result: ProbeResult) -> TableauConnection:
+    def connection_config(self, target: Target, result: ProbeResult) -> ConnectionConfig:
         settings: TableauSettings = target.settings  # type: ignore[assignment]
         host = result.canonical_url or target.url
-        auth: AccessTokenAuth | BasicAuth
         if settings.uses_token:
-            auth = AccessTokenAuth(personalAccessTokenName=settings.personalAccessTokenName,
-                                   personalAccessTokenSecret=settings.personalAccessTokenSecret)
+            auth = {"personalAccessTokenName": settings.personalAccessTokenName,
+                    "personalAccessTokenSecret": settings.personalAccessTokenSecret}
         else:
-            auth = BasicAuth(username=settings.username, password=settings.password)
-        verify, ssl = ssl_fields(host, settings)
-        return TableauConnection(
-            hostPort=host, authType=auth, siteName=result.details.get("site_url", settings.siteName) or None,
-            apiVersion=result.details.get("rest_api_version"), verifySSL=verify, sslConfig=ssl,
+            auth = {"username": settings.username, "password": settings.password}
+        tls, warnings = ssl_fields(host, settings, title=self.title, env_prefix="TABLEAU", ca_form="pem")
+        return ConnectionConfig.build(
+            self.service_type, warnings=warnings, hostPort=host, authType=auth,
+            siteName=result.details.get("site_url", settings.siteName) or None,
+            apiVersion=result.details.get("rest_api_version"), **tls,
         )
 
 

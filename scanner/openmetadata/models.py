@@ -1,81 +1,118 @@
-"""Pydantic models of the OpenMetadata requests scanner sends, matching openmetadata-ingestion 2.0.7.
+"""Pydantic models of the OpenMetadata requests scanner sends (openmetadata-ingestion 2.0.7).
 
-Field names, optionality and ``extra`` rules follow the JSON schemas in
-``shared/contracts/openmetadata-schemas`` (tests validate every payload against them).
-Secrets are `Secret`: dumped as the mask ``*********`` unless the dump is asked to reveal them,
-which only the PUT to the catalog does.
+`CreateDashboardService` follows ``CreateDashboardServiceRequest.json``; its connection config is a
+`ConnectionConfig` whose shape, defaults and secret fields come from OpenMetadata's own schema
+(`scanner.openmetadata.schema`). Secrets dump as the mask ``*********`` unless the dump is asked to
+reveal them, which only the PUT to the catalog does.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     SecretStr,
     SerializationInfo,
-    SerializeAsAny,
     field_validator,
+    model_serializer,
 )
 
-from scanner.secrets import MASK
-from scanner.tls import TlsSettings
+from scanner.openmetadata.schema import ConnectionSchema, service_types
+from scanner.secrets import MASK, register
 
-DASHBOARD_SERVICE_TYPES = (
-    "Superset", "Looker", "Tableau", "Redash", "Metabase", "PowerBI", "PowerBIReportServer", "Mode",
-    "CustomDashboard", "DomoDashboard", "QuickSight", "QlikSense", "Lightdash", "MicroStrategy",
-    "QlikCloud", "Sigma", "ThoughtSpot", "Grafana", "Hex", "Ssrs", "SapS4Hana", "Omni",
-)
-
-
-def _dump_secret(value: SecretStr, info: SerializationInfo) -> str:
-    if isinstance(info.context, dict) and info.context.get("reveal_secrets"):
-        return value.get_secret_value()
-    return MASK
-
-
-Secret = Annotated[SecretStr, PlainSerializer(_dump_secret, return_type=str, when_used="always")]
-"""A `format: password` field: masked in every dump except the one sent to the catalog."""
+DASHBOARD_SERVICE_TYPES = service_types()
+"""DashboardServiceType values of the shipped schemas (22 in 2.0.7)."""
 
 
 class ConnectionConfig(BaseModel):
-    """Base of every connection config: unknown fields are refused, like the schemas do."""
+    """A dashboard connection config (``DashboardConnection.config``), shaped by OpenMetadata's own schema.
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    ``values`` is the JSON object the catalog gets, with secrets held as `SecretStr`: every
+    ``format: password`` field of the schema (and anything a plugin passed as `SecretStr`). It dumps
+    with secrets masked unless the dump is asked to reveal them, which only the PUT to the catalog does.
+    ``warnings`` are notes for the report about what the ingestion side needs; they are not sent.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    service_type: str
+    values: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def build(cls, service_type: str, *, warnings: tuple[str, ...] = (), **values: Any) -> ConnectionConfig:
+        """The config a plugin registers: ``type`` set, ``None`` values dropped, checked against the schema.
+
+        Raises `ValueError` naming each key the schema refuses (unknown, missing, wrong type or value).
+        """
+        values = _drop_none({"type": service_type, **values})
+        schema = ConnectionSchema.of(service_type)
+        errors = schema.errors(_reveal(values))
+        if errors:
+            raise ValueError(f"{service_type} connection config does not match OpenMetadata's schema: "
+                             + "; ".join(errors))
+        return cls(service_type=service_type, values=_wrap_secrets(values, schema), warnings=warnings)
+
+    @classmethod
+    def from_catalog(cls, service_type: str, config: dict[str, Any]) -> ConnectionConfig:
+        """A config as the catalog holds it (not validated: a newer server may know more keys)."""
+        return cls(service_type=service_type, values=_wrap_secrets(copy.deepcopy(config),
+                                                                  ConnectionSchema.of(service_type)))
+
+    def dump(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
+        return _reveal(self.values) if reveal_secrets else _mask(self.values)
+
+    @model_serializer(mode="plain")
+    def _serialize(self, info: SerializationInfo) -> dict[str, Any]:
+        reveal = isinstance(info.context, dict) and bool(info.context.get("reveal_secrets"))
+        return self.dump(reveal_secrets=reveal)
+
+    def __repr__(self) -> str:
+        return f"ConnectionConfig({self.service_type!r}, {self.dump()!r})"
+
+    __str__ = __repr__
 
 
-VerifySSL = Literal["no-ssl", "ignore", "validate"]
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
 
 
-class SslConfig(ConnectionConfig):
-    """``ValidateSslClientConfig``: the CA a connector trusts (PEM text, a secret-format field)."""
-
-    caCertificate: Secret | None = None
-
-
-def ssl_fields(host: str, tls: TlsSettings) -> tuple[VerifySSL, SslConfig | None]:
-    """OpenMetadata's ``verifySSL`` / ``sslConfig`` pair for a target: ``no-ssl`` over http, ``validate``
-    over https (with the target's CA bundle as ``caCertificate`` when it has one), ``ignore`` only when
-    the target itself turned verification off."""
-    if not host.startswith("https://"):
-        return "no-ssl", None
-    if not tls.verify_ssl:
-        return "ignore", None
-    pem = tls.ca_bundle.read_text() if tls.ca_bundle else None
-    return "validate", SslConfig(caCertificate=SecretStr(pem)) if pem else None
+def _walk(value: Any, leaf) -> Any:
+    if isinstance(value, dict):
+        return {k: _walk(v, leaf) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, leaf) for v in value]
+    return leaf(value)
 
 
-class CustomDashboardConnection(ConnectionConfig):
-    """``CustomDashboardConnection.json``: the only dashboard config that allows extra keys."""
+def _reveal(values: dict[str, Any]) -> dict[str, Any]:
+    return _walk(values, lambda v: v.get_secret_value() if isinstance(v, SecretStr) else v)
 
-    model_config = ConfigDict(extra="allow")
 
-    type: Literal["CustomDashboard"] = "CustomDashboard"
-    sourcePythonClass: str | None = None
-    connectionOptions: dict[str, str] | None = None
+def _mask(values: dict[str, Any]) -> dict[str, Any]:
+    return _walk(values, lambda v: MASK if isinstance(v, SecretStr) else v)
+
+
+def _wrap_secrets(values: dict[str, Any], schema: ConnectionSchema) -> dict[str, Any]:
+    """Hold every ``format: password`` value of `values` as a `SecretStr` (registered for redaction)."""
+    for path in schema.secret_paths(_reveal(values)):
+        parent = values
+        for key in path[:-1]:
+            parent = parent[key]
+        value = parent[path[-1]]
+        if isinstance(value, str):
+            if value != MASK:
+                register(value)
+            parent[path[-1]] = SecretStr(value)
+    return values
 
 
 class EntityReference(BaseModel):
@@ -99,7 +136,7 @@ class TagLabel(BaseModel):
 class DashboardConnection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    config: SerializeAsAny[ConnectionConfig]
+    config: ConnectionConfig
 
 
 class CreateDashboardService(BaseModel):

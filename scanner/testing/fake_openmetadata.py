@@ -10,12 +10,16 @@ Serves, on 127.0.0.1 only, what a client needs to register BI dashboard services
 * ``PUT  /api/v1/services/dashboardServices/restore``         ``{"id": ...}``
 * ``PUT  /api/v1/services/dashboardServices/bulk``            only with ``bulk=True`` (else 405 or 404)
 * ``GET  /api/v1/users/name/{name}``, ``/api/v1/users/loggedInUser``, ``/api/v1/teams/name/{name}``
+* ``GET  /api/v1/services/testConnectionDefinitions/name/{Type}.testConnectionDefinition`` (Superset,
+  Looker, Tableau: what OpenMetadata's own test-connection code reads first)
 
 Rules reproduced: bearer-token auth (401 ``WWW-Authenticate: om-auth``), ``{"code","message"}`` error
 bodies, name/serviceType/unknown-key validation, FQN quoting, versions (+0.1 only on a real change),
-``X-OpenMetadata-Change``, what a bot PUT may not overwrite (description, displayName, domains), owners
-never removed by PUT, tags merged, soft delete and restore, secret masking (``*********``) for
-non-bot callers and unmasking of masked values sent back.
+``X-OpenMetadata-Change``, a connection config stored converted to its class (OpenMetadata's schema of
+the type, shipped in ``scanner/openmetadata/schemas``: forbidden keys and wrong types are a 400 "Failed to
+convert", defaults are filled in, nested required keys are not enforced), what a bot PUT may not
+overwrite (description, displayName, domains), owners never removed by PUT, tags merged, soft delete
+and restore, secret masking (``*********``) for non-bot callers and unmasking of masked values sent back.
 
 Test helpers: ``fake.services`` (plaintext snapshot), ``fake.requests``/``fake.calls()`` (a log that
 never holds the bearer token), ``fake.latency`` and ``fake.inject()`` (fault injection).
@@ -37,6 +41,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from scanner.openmetadata.schema import ConnectionSchema, service_types
 from scanner.testing.faults import Fault, Faults
 from scanner.testing.server import LocalServer, Request, Response, ServedFake
 
@@ -45,7 +50,6 @@ __all__ = [
     "SERVICE_TYPES",
     "CREATE_FIELDS",
     "ENTITY_FIELDS",
-    "SECRET_FIELDS",
     "FakeOpenMetadata",
     "RecordedRequest",
     "quote_name",
@@ -58,12 +62,8 @@ MASK = "*********"
 API_PREFIX = "/api/v1"
 SERVICES_PATH = "/api/v1/services/dashboardServices"
 
-SERVICE_TYPES: tuple[str, ...] = (
-    "Superset", "Looker", "Tableau", "Redash", "Metabase", "PowerBI", "PowerBIReportServer", "Mode",
-    "CustomDashboard", "DomoDashboard", "QuickSight", "QlikSense", "Lightdash", "MicroStrategy",
-    "QlikCloud", "Sigma", "ThoughtSpot", "Grafana", "Hex", "Ssrs", "SapS4Hana", "Omni",
-)  # fmt: skip
-"""DashboardServiceType in OpenMetadata 2.0.7 (22 values)."""
+SERVICE_TYPES: tuple[str, ...] = service_types()
+"""DashboardServiceType in OpenMetadata 2.0.7 (22 values), from its own schema."""
 
 CREATE_FIELDS = frozenset(
     {"name", "displayName", "description", "serviceType", "connection", "tags", "style", "owners",
@@ -90,45 +90,6 @@ ALLOWED_GET_FIELDS = (
 )
 _LIST_FIELDS = ("owners", "tags", "domains", "followers", "dataProducts", "pipelines")
 INCLUDE_VALUES = ("non-deleted", "deleted", "all")
-
-_SSL = ("sslConfig.caCertificate", "sslConfig.sslCertificate", "sslConfig.sslKey")
-_DB_AUTH = (
-    "authType.password",
-    "authType.awsConfig.awsSecretAccessKey",
-    "authType.azureConfig.clientSecret",
-    "authType.gcpConfig.gcpConfig.privateKey",
-    "sampleDataStorageConfig.config.storageConfig.awsSecretAccessKey",
-)
-SECRET_FIELDS: dict[str, tuple[str, ...]] = {
-    "Superset": ("connection.password",) + tuple(f"connection.{p}" for p in _DB_AUTH + _SSL),
-    "Looker": ("clientSecret", "gitCredentials.token"),
-    "Tableau": ("authType.password", "authType.personalAccessTokenSecret") + _SSL,
-    "Redash": ("apiKey",),
-    "Metabase": ("password", "apiKey"),
-    "PowerBI": (
-        "clientSecret",
-        "pbitFilesSource.securityConfig.awsSecretAccessKey",
-        "pbitFilesSource.securityConfig.clientSecret",
-        "pbitFilesSource.securityConfig.gcpConfig.privateKey",
-    ),
-    "PowerBIReportServer": ("password",),
-    "Mode": ("accessTokenPassword",),
-    "CustomDashboard": (),
-    "DomoDashboard": ("secretToken", "accessToken"),
-    "QuickSight": ("awsConfig.awsSecretAccessKey",),
-    "QlikSense": tuple(f"certificates.{p}" for p in _SSL),
-    "Lightdash": ("apiKey", "proxyAuthentication"),
-    "MicroStrategy": ("password",),
-    "QlikCloud": ("token",),
-    "Sigma": ("clientSecret",),
-    "ThoughtSpot": ("authentication.password", "authentication.accessToken"),
-    "Grafana": ("apiKey",),
-    "Hex": ("token",),
-    "Ssrs": ("password",) + _SSL,
-    "SapS4Hana": ("authType.password", "authType.clientSecret") + _SSL,
-    "Omni": ("token",) + _SSL,
-}
-"""Per service type: dotted paths, inside ``connection.config``, of ``format: password`` fields."""
 
 _NAME_PATTERN_MSG = 'name must match "^((?!::).)*$"'
 _NAME_SIZE_MSG = "name size must be between 1 and 256"
@@ -176,15 +137,18 @@ def _set_path(obj: dict, parts: list[str], value: Any) -> None:
     obj[parts[-1]] = value
 
 
-def _secret_paths(service_type: str) -> list[list[str]]:
-    return [p.split(".") for p in SECRET_FIELDS.get(service_type, ())]
+def _secret_paths(service_type: str, config: Any) -> list[list[str]]:
+    """The ``format: password`` fields present in `config`, per OpenMetadata's schema of the type."""
+    if not isinstance(config, dict):
+        return []
+    return [list(p) for p in ConnectionSchema.of(service_type).secret_paths(config)]
 
 
 def _mask_connection(connection: Any, service_type: str) -> Any:
     if not isinstance(connection, dict) or not isinstance(connection.get("config"), dict):
         return connection
     masked = copy.deepcopy(connection)
-    for parts in _secret_paths(service_type):
+    for parts in _secret_paths(service_type, masked["config"]):
         value = _get_path(masked["config"], parts)
         if value is not _MISSING and value is not None:
             _set_path(masked["config"], parts, MASK)
@@ -211,6 +175,16 @@ def _bad(message: str) -> _ApiError:
 
 def _not_found(entity_type: str, key: str) -> _ApiError:
     return _ApiError(404, f"{entity_type} instance for {key} not found")
+
+
+def _test_connection_definition(fqn: str) -> dict:
+    """``GET /services/testConnectionDefinitions/name/{fqn}`` (Superset, Looker, Tableau; openmetadata.md §8)."""
+    from scanner.testing.test_connection_definitions import definition
+
+    found = definition(fqn)
+    if found is None:
+        raise _not_found("testConnectionDefinition", fqn)
+    return found
 
 
 def _type_error(field: str, expected: str, value: Any) -> _ApiError:
@@ -449,6 +423,8 @@ class FakeOpenMetadata(ServedFake):
             return {"GET": lambda r, u: Response.json(self._get_principal(self._users, "user", seg[2]))}
         if seg[:2] == ["teams", "name"] and len(seg) == 3:
             return {"GET": lambda r, u: Response.json(self._get_principal(self._teams, "team", seg[2]))}
+        if seg[:3] == ["services", "testConnectionDefinitions", "name"] and len(seg) == 4:
+            return {"GET": lambda r, u: Response.json(_test_connection_definition(seg[3]))}
         if seg[:2] != ["services", "dashboardServices"]:
             return None
         rest = seg[2:]
@@ -570,10 +546,21 @@ class FakeOpenMetadata(ServedFake):
                 raise _bad(failed)
             if config.get("type") is not None and config.get("type") != service_type:
                 raise _bad(failed)
-            cleaned["connection"]["config"].setdefault("type", service_type)
-            if cleaned["connection"]["config"]["type"] is None:
-                cleaned["connection"]["config"]["type"] = service_type
+            cleaned["connection"]["config"] = self._convert_config(config, name, service_type)
         return cleaned, fqn
+
+    @staticmethod
+    def _convert_config(config: dict, name: str, service_type: str) -> dict:
+        """What the server stores: the config converted to its typed class (``ClassConverter``), so a key
+        the schema forbids or a value of the wrong type is a 400, and every schema default is filled in.
+        Like the real server, a missing nested required key is not enforced."""
+        schema = ConnectionSchema.of(service_type)
+        config = {**config, "type": config.get("type") or service_type}
+        refused = schema.errors(config, lenient=True)
+        if refused:
+            raise _bad(f"Failed to convert [{name}] to type [{service_type}]. Review the connection.\n"
+                       + "; ".join(refused))
+        return schema.with_defaults(config)
 
     @staticmethod
     def _normalize_tags(tags: Any) -> list[dict]:
@@ -791,7 +778,7 @@ class FakeOpenMetadata(ServedFake):
         if not isinstance(config, dict) or original is None or original.get("deleted"):
             return
         stored = (original.get("connection") or {}).get("config")
-        for parts in _secret_paths(create["serviceType"]):
+        for parts in _secret_paths(create["serviceType"], config):
             if _get_path(config, parts) == MASK:
                 value = _get_path(stored, parts)
                 if value is not _MISSING:

@@ -8,6 +8,9 @@ Serves, on 127.0.0.1 only, what TSC 0.40-0.42 sends for discovery (shared/contra
 * ``POST /api/<v>/auth/signout``    ``X-Tableau-Auth`` → 204
 * ``GET  /api/<v>/sites/<site-id>`` the session's site (also ``?key=contentUrl`` / ``?key=name``)
 * ``GET  /api/<v>/sites/<site-id>/workbooks`` and ``…/views``  paginated (``pageSize`` 1-1000, default 100)
+* ``GET  /api/<v>/sites/<site-id>/workbooks/<workbook-id>/views``  the workbook's views, not paginated, with
+  ``<usage totalViewCount>`` when ``includeUsageStatistics=true`` (TSC ``populate_views``, which OpenMetadata's
+  connector calls); an unknown workbook → 404 ``404006``
 * ``GET  /``                        SYNTHETIC HTML with the nuclei markers (``vizportal``, ``X-Tableau`` header)
 
 Every body is XML in the namespace ``http://tableau.com/api`` (TSC only finds elements there), content type
@@ -340,6 +343,8 @@ class FakeTableau(ServedFake):
             route = "GET", partial(self._site, request, resource[1], version)
         elif len(resource) == 3 and resource[0] == "sites" and resource[2] in ("workbooks", "views"):
             route = "GET", partial(self._content, request, resource[1], resource[2], version)
+        elif len(resource) == 5 and resource[0] == "sites" and resource[2] == "workbooks" and resource[4] == "views":
+            route = "GET", partial(self._workbook_views, request, resource[1], resource[3], version)
         if route is None:
             raise _unknown_resource(rest)
         allowed, handler = route
@@ -474,6 +479,27 @@ class FakeTableau(ServedFake):
         pagination = f"<pagination{_attrs(pageNumber=str(page_number), pageSize=str(page_size), totalAvailable=str(total))} />"  # noqa: E501
         return _xml(200, _ts_response(f"{pagination}<{kind}>{items}</{kind}>", version))
 
+    def _workbook_views(self, request: Request, site_ref: str, workbook_id: str, version: str) -> Response:
+        """Query Views for Workbook: every view of one workbook, no pagination; ``<usage totalViewCount>`` per
+        view only with ``includeUsageStatistics=true`` (what TSC's ``populate_views(usage=True)`` asks for)."""
+        session = self._site_of(request, site_ref)
+        if session.principal in self.forbidden:
+            raise _ApiError(
+                403, "403000", "Forbidden",
+                f"'{session.principal}' does not have permission to query views on this site.",
+            )  # fmt: skip
+        site = session.site
+        numbers = [n for n in range(1, site.workbooks + 1) if _stable_id(site.id, "workbook", str(n)) == workbook_id]
+        if not numbers:
+            raise _ApiError(404, "404006", "Not Found", f"Workbook '{workbook_id}' could not be found.")
+        usage = request.query.get("includeUsageStatistics", "").lower() == "true"
+        items = "".join(
+            self._view_xml(site, index, with_workbook=False, usage=usage)
+            for index in range(site.views)
+            if index % site.workbooks + 1 == numbers[0]
+        )
+        return _xml(200, _ts_response(f"<views>{items}</views>", version))
+
     @staticmethod
     def _positive_int(request: Request, name: str, default: int, code: str, summary: str) -> int:
         raw = request.query.get(name)
@@ -508,7 +534,7 @@ class FakeTableau(ServedFake):
             f"<owner{_attrs(id=owner_id)} /><tags /></workbook>"
         )
 
-    def _view_xml(self, site: TableauSite, index: int) -> str:
+    def _view_xml(self, site: TableauSite, index: int, *, with_workbook: bool = True, usage: bool = False) -> str:
         project_id, owner_id = self._project_owner(site)
         number = index + 1
         attrs = {"id": _stable_id(site.id, "view", str(number)), "name": f"Sheet {number}",
@@ -518,10 +544,12 @@ class FakeTableau(ServedFake):
             wb_number = index % site.workbooks + 1
             attrs["contentUrl"] = f"Workbook{wb_number}/sheets/Sheet{number}"
             attrs["viewUrlName"] = f"Sheet{number}"
-            workbook = f"<workbook{_attrs(id=_stable_id(site.id, 'workbook', str(wb_number)))} />"
+            if with_workbook:
+                workbook = f"<workbook{_attrs(id=_stable_id(site.id, 'workbook', str(wb_number)))} />"
+        stats = f"<usage{_attrs(totalViewCount=str(number * 7))} />" if usage else ""
         return (
             f"<view{_attrs(**attrs)}>{workbook}<owner{_attrs(id=owner_id)} />"
-            f"<project{_attrs(id=project_id)} /></view>"
+            f"<project{_attrs(id=project_id)} />{stats}</view>"
         )
 
 

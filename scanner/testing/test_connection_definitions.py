@@ -1,0 +1,117 @@
+"""The test-connection definitions an OpenMetadata 2.0.7 server seeds, for the dashboard services scanner registers.
+
+Served by ``FakeOpenMetadata`` at
+``GET /api/v1/services/testConnectionDefinitions/name/<Type>.testConnectionDefinition``: that is where
+OpenMetadata's ingestion code (``test_connection_steps`` and ``TestConnectionRunner``) reads which steps to run, in
+order, and which are mandatory (shared/contracts/openmetadata.md §8). The step data is copied from the server's
+seed files ``openmetadata-service/src/main/resources/json/data/testConnections/dashboard/<type>.json``
+(open-metadata/OpenMetadata; Superset @1a80a125, Looker @1d658114, Tableau @0a91158d). The server names the entity
+after the service type and derives its FQN as ``<name>.testConnectionDefinition``; shape per
+shared/contracts/openmetadata-schemas/TestConnectionDefinition.json (no other keys: the client's model forbids them).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+__all__ = ["DEFINITIONS", "FQN_SUFFIX", "definition"]
+
+FQN_SUFFIX = ".testConnectionDefinition"
+_ID_NAMESPACE = uuid.UUID("0b5bd0f4-39a3-4c55-8f5e-6f0e9e2d7c21")
+_UPDATED_AT = 1_735_689_600_000  # fixed: seed data does not change between reads
+
+_SEED: dict[str, dict[str, Any]] = {
+    "Superset": {
+        "displayName": "Superset Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of dashboards and charts.",
+        "steps": [
+            {
+                "name": "CheckAccess",
+                "description": "Validate that the API or DB is accessible with the given credentials",
+                "errorMessage": "Failed to connect to superset, please validate the credentials",
+                "shortCircuit": True,
+                "mandatory": True,
+            },
+            {
+                "name": "GetDashboards",
+                "description": "List all the dashboards available to the user",
+                "errorMessage": "Failed to fetch dashboards, please validate if user has access to fetch dashboards",
+                "mandatory": True,
+            },
+            {
+                "name": "GetCharts",
+                "description": "List all the charts available to the user",
+                "errorMessage": "Failed to fetch charts, please validate if user has access to fetch charts",
+                "mandatory": True,
+            },
+        ],
+    },
+    "Looker": {
+        "displayName": "Looker Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of dashboards and charts.",
+        "steps": [
+            {
+                "name": "CheckAccess",
+                "description": "Validate that the API is accessible with the given credentials",
+                "mandatory": True,
+            },
+        ],
+    },
+    "Tableau": {
+        "displayName": "Tableau Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of workbooks and views.",
+        "steps": [
+            {
+                "name": "ServerInfo",
+                "description": "Validate that the API can properly reach the server",
+                "errorMessage": "Failed to connect to tableau, please validate the credentials",
+                "shortCircuit": True,
+                "mandatory": True,
+            },
+            {
+                "name": "GetWorkbooks",
+                "description": "List all the workbooks available to the user. We will ingest Workbooks as Dashboards.",
+                "errorMessage": "Failed to fetch workbooks, please validate if user has access to fetch workbooks",
+                "mandatory": True,
+            },
+            {
+                "name": "GetViews",
+                "description": "List the Views (charts) from a given Workbook.",
+                "errorMessage": "Failed to fetch views(charts), please validate if user has access to fetch views",
+                "mandatory": False,
+            },
+        ],
+    },
+}
+
+
+def _entity(name: str, seed: dict[str, Any]) -> dict[str, Any]:
+    fqn = name + FQN_SUFFIX
+    entity_id = str(uuid.uuid5(_ID_NAMESPACE, fqn))
+    return {
+        "id": entity_id,
+        "name": name,
+        "displayName": seed["displayName"],
+        "description": seed["description"],
+        "fullyQualifiedName": fqn,
+        "steps": seed["steps"],
+        "version": 0.1,
+        "updatedAt": _UPDATED_AT,
+        "updatedBy": "admin",
+        "deleted": False,
+    }
+
+
+DEFINITIONS: dict[str, dict[str, Any]] = {name + FQN_SUFFIX: _entity(name, seed) for name, seed in _SEED.items()}
+"""FQN (``<Type>.testConnectionDefinition``) -> the entity as the server answers it."""
+
+
+def definition(fqn: str) -> dict[str, Any] | None:
+    """The definition whose FQN is exactly ``fqn`` (a copy), or None."""
+    found = DEFINITIONS.get(fqn)
+    return copy.deepcopy(found) if found is not None else None

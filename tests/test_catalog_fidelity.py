@@ -1,0 +1,212 @@
+"""Against a catalog that stores configs the way OpenMetadata does (schema defaults filled, forbidden keys
+refused): a second identical scan writes nothing, and a re-registration keeps what a person set in the
+catalog's connection settings. For every platform, with a bot token and with a person's (masked) token.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from conftest import BOT_TOKEN, USER_TOKEN, catalog_env
+
+from scanner.secrets import MASK
+from scanner.testing.fake_looker import FakeLooker, LookerApiUser
+from scanner.testing.fake_superset import FakeSuperset, FakeUser
+from scanner.testing.fake_tableau import FakeTableau
+
+OLD = "fidelity-old-secret-41c2"
+NEW = "fidelity-rotated-secret-9d07"
+SERVICES = "/api/v1/services/dashboardServices"
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    fake: Callable[[], Any]
+    env: Callable[[str, str], dict[str, str]]       # (url, secret) -> env of instance FID
+    rotate: Callable[[Any, str], None]              # give the principal a new secret on the fake
+    secret_path: tuple[str, ...]                    # where the registered secret sits in the config
+    persons: dict[str, Any]                         # what a person sets in the catalog's UI
+
+
+COMMON = {
+    "dashboardFilterPattern": {"includes": ["^Finance"], "excludes": ["draft"]},
+    "chartFilterPattern": {"excludes": ["^tmp_"]},
+    "dataModelFilterPattern": {"includes": ["sales"]},
+    "projectFilterPattern": {"excludes": ["Sandbox"]},
+    "supportsMetadataExtraction": False,
+}
+
+PLATFORMS = [pytest.param(p, id=p.name) for p in (
+    Platform(
+        "superset", lambda: FakeSuperset(users={"scanner": FakeUser(OLD, dashboards=3, charts=4)}),
+        lambda url, secret: {"SUPERSET_URL__FID": url, "SUPERSET_USERNAME__FID": "scanner",
+                             "SUPERSET_PASSWORD__FID": secret},
+        lambda fake, secret: fake.users.__setitem__("scanner", FakeUser(secret, dashboards=3, charts=4)),
+        ("connection", "password"),
+        dict(COMMON),
+    ),
+    Platform(
+        "looker", lambda: FakeLooker(clients={"scanner-id": LookerApiUser(OLD, dashboards=2, lookml_models=1)}),
+        lambda url, secret: {"LOOKERSDK_BASE_URL__FID": url, "LOOKERSDK_CLIENT_ID__FID": "scanner-id",
+                             "LOOKERSDK_CLIENT_SECRET__FID": secret},
+        lambda fake, secret: fake.clients.__setitem__("scanner-id", LookerApiUser(secret, dashboards=2,
+                                                                                 lookml_models=1)),
+        ("clientSecret",),
+        {**COMMON, "gitCredentials": {"type": "GitHub", "repositoryOwner": "acme", "repositoryName": "lookml",
+                                      "token": "ghp-person-token-5e1"}},
+    ),
+    Platform(
+        "tableau", lambda: FakeTableau(tokens={"scanner-pat": OLD}),
+        lambda url, secret: {"TABLEAU_URL__FID": url, "TABLEAU_TOKEN_NAME__FID": "scanner-pat",
+                             "TABLEAU_TOKEN_SECRET__FID": secret},
+        lambda fake, secret: fake.tokens.__setitem__("scanner-pat", secret),
+        ("authType", "personalAccessTokenSecret"),
+        {**COMMON, "paginationLimit": 25, "proxyURL": "https://tableau-proxy.example.com"},
+    ),
+)]
+
+
+def secret_of(platform: Platform, config: dict) -> str:
+    for key in platform.secret_path:
+        config = config[key]
+    return config  # type: ignore[return-value]
+
+
+def with_secret(platform: Platform, config: dict, secret: str) -> dict:
+    config = copy.deepcopy(config)
+    node = config
+    for key in platform.secret_path[:-1]:
+        node = node[key]
+    node[platform.secret_path[-1]] = secret
+    return config
+
+
+def scan(run_cli, env: dict[str, str], *args: str) -> dict:
+    result = run_cli("scan", "--output", "json", *args, env=env)
+    assert result.code == 0, result.stderr
+    assert OLD not in result.stdout + result.stderr and NEW not in result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def stored_config(catalog, name: str) -> dict:
+    return catalog.services[name]["connection"]["config"]
+
+
+def person_edits(catalog, name: str, keys: dict[str, Any]) -> None:
+    """A person changes the connection in the catalog's UI: the UI PUTs the whole config back, secrets masked."""
+    headers = {"Authorization": f"Bearer {USER_TOKEN}"}
+    current = requests.get(f"{catalog.url}{SERVICES}/name/{name}", headers=headers, timeout=10).json()
+    assert current["connection"]["config"] != stored_config(catalog, name)  # the person sees masked secrets
+    config = {**current["connection"]["config"], **keys}
+    body = {"name": name, "serviceType": current["serviceType"], "description": current["description"],
+            "connection": {"config": config}}
+    resp = requests.put(catalog.url + SERVICES, json=body, headers=headers, timeout=10)
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("token", [BOT_TOKEN, USER_TOKEN], ids=["bot", "person"])
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_second_identical_scan_writes_nothing(platform: Platform, token: str, run_cli, catalog):
+    with platform.fake() as fake:
+        env = {**catalog_env(catalog, token), **platform.env(fake.url, OLD)}
+        first = scan(run_cli, env)
+        name = f"{platform.name}_fid"
+        assert [t["taken"] for t in first["targets"]] == ["created"]
+        stored = stored_config(catalog, name)
+        assert stored["supportsMetadataExtraction"] is True  # the catalog filled its schema's defaults in
+
+        catalog.reset_log()
+        dry = scan(run_cli, env, "--dry-run")
+        again = scan(run_cli, env)
+    assert [(t["plan"]["action"], t["plan"]["reason"]) for t in dry["targets"]] == [("unchanged", None)]
+    assert [(t["plan"]["action"], t["taken"]) for t in again["targets"]] == [("unchanged", "unchanged")]
+    assert catalog.calls("PUT") == []
+    # a person's token sees secrets masked: they count as equal, and the report says they were not compared
+    assert again["targets"][0]["plan"]["secrets_unverified"] is (token == USER_TOKEN)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_persons_connection_settings_survive_a_rotated_secret(platform: Platform, run_cli, catalog):
+    """With the bot token (which reads secrets in clear), a rotated secret is a change to register."""
+    token = BOT_TOKEN
+    name = f"{platform.name}_fid"
+    with platform.fake() as fake:
+        scan(run_cli, {**catalog_env(catalog, token), **platform.env(fake.url, OLD)})
+        person_edits(catalog, name, platform.persons)
+        edited = stored_config(catalog, name)
+        assert secret_of(platform, edited) == OLD  # the masked secret the UI sent back kept the stored one
+
+        platform.rotate(fake, NEW)
+        env = {**catalog_env(catalog, token), **platform.env(fake.url, NEW)}
+        catalog.reset_log()
+        report = scan(run_cli, env)
+        [entry] = report["targets"]
+        assert (entry["plan"]["action"], entry["taken"]) == ("update", "updated")
+        assert entry["plan"]["changes"] == ["connection"]
+        assert sorted(entry["plan"]["carried_over"]) == sorted(platform.persons)
+
+        after = stored_config(catalog, name)
+        assert after == with_secret(platform, edited, NEW)  # the new secret, and every key the person set
+        [put] = catalog.calls("PUT")
+        if "gitCredentials" in platform.persons:  # a secret scanner does not own went back as the catalog held it
+            sent = put.json["connection"]["config"]["gitCredentials"]["token"]
+            assert sent == platform.persons["gitCredentials"]["token"]
+
+        catalog.reset_log()
+        settled = scan(run_cli, env)
+    assert [t["taken"] for t in settled["targets"]] == ["unchanged"]
+    assert catalog.calls("PUT") == []
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_with_a_persons_token_masked_settings_go_back_masked_and_survive(platform: Platform, run_cli, catalog):
+    """A person's token reads secrets masked: a rotated secret cannot be seen (it is reported unverified), but a
+    change scanner can see (here the address someone typed wrong in the UI) updates the service, and every
+    key the person set survives, a secret among them (sent back masked; the server keeps the stored value)."""
+    name = f"{platform.name}_fid"
+    with platform.fake() as fake:
+        env = {**catalog_env(catalog, USER_TOKEN), **platform.env(fake.url, OLD)}
+        scan(run_cli, env)
+        person_edits(catalog, name, {**platform.persons, "hostPort": "http://typo.invalid:1"})
+        edited = stored_config(catalog, name)
+
+        catalog.reset_log()
+        [entry] = scan(run_cli, env)["targets"]
+        assert (entry["plan"]["action"], entry["taken"]) == ("update", "updated")
+        assert sorted(entry["plan"]["carried_over"]) == sorted(platform.persons)
+        after = stored_config(catalog, name)
+        assert after == {**edited, "hostPort": fake.url}
+        [put] = catalog.calls("PUT")
+        if "gitCredentials" in platform.persons:
+            assert put.json["connection"]["config"]["gitCredentials"]["token"] == MASK
+            assert after["gitCredentials"]["token"] == platform.persons["gitCredentials"]["token"]
+
+        platform.rotate(fake, NEW)
+        catalog.reset_log()
+        [entry] = scan(run_cli, {**env, **platform.env(fake.url, NEW)})["targets"]
+    assert (entry["plan"]["action"], entry["plan"]["secrets_unverified"]) == ("unchanged", True)
+    assert catalog.calls("PUT") == []
+
+
+def test_a_newer_catalog_is_warned_about_once(run_cli, catalog, web, tmp_path):
+    catalog.version = "2.3.1"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[targets]]\nplatform = "custom"\nname = "custom_new"\nurl = "{web.url}"\n')
+    result = run_cli("scan", "--config", str(config), "--output", "json", env=catalog_env(catalog))
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert "2.3.1" in report["catalog"]["warning"] and "2.0" in report["catalog"]["warning"]
+    assert result.stderr.count("scanner's connection schemas are those of") == 1
+    assert [t["taken"] for t in report["targets"]] == ["created"]
+
+    catalog.version = "2.0.12"
+    result = run_cli("scan", "--config", str(config), "--output", "json", env=catalog_env(catalog))
+    assert json.loads(result.stdout)["catalog"]["warning"] is None
+    assert "connection schemas" not in result.stderr
