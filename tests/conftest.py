@@ -26,6 +26,32 @@ def catalog() -> Iterator[FakeOpenMetadata]:
         yield fake
 
 
+@pytest.fixture(scope="session")
+def ca():
+    """A throw-away certificate authority (trustme) for the TLS tests."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def server_tls(ca):
+    """A server-side context holding a certificate for 127.0.0.1 (IP SAN) issued by `ca`."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def ca_pem(ca, tmp_path: Path) -> Path:
+    """`ca`'s certificate as a PEM file."""
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
 @pytest.fixture
 def web() -> Iterator[LocalServer]:
     """A plain web server (not any BI platform) answering 200 with a small HTML page."""

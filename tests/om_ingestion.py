@@ -21,8 +21,6 @@ Environment knobs: ``SCANNER_OM_INGESTION_VENV`` (venv path, default
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -31,12 +29,13 @@ import sys
 import time
 from pathlib import Path
 
+from venv_cache import file_lock, tail, venv_path
+
 OM_INGESTION_VERSION = "2.0.7.0"
 EXTRAS = ("superset", "looker", "tableau")
 REQUIREMENT = f"openmetadata-ingestion[{','.join(EXTRAS)}]=={OM_INGESTION_VERSION}"
 CONSTRAINTS: tuple[str, ...] = ("dbt-core<1.12",)
 MARKER_NAME = ".scanner-om-ingestion-installed.json"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 JUDGE = Path(__file__).resolve().parent / "om_judge.py"
 # What the import check loads: the modules om_judge.py needs, so a broken install shows up here.
 IMPORT_CHECK = (
@@ -54,49 +53,12 @@ class IngestionHarnessError(RuntimeError):
     """Setting up the openmetadata-ingestion venv failed."""
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "scanner-tests"
-
-
-def default_venv_path() -> Path:
-    env = os.environ.get("SCANNER_OM_INGESTION_VENV")
-    if env:
-        return Path(env).expanduser()
-    return default_cache_dir() / f"openmetadata-ingestion-{OM_INGESTION_VERSION}-venv"
-
-
 def _resolve_venv(path: str | os.PathLike | None) -> Path:
-    venv = Path(path).expanduser() if path else default_venv_path()
-    venv = venv.absolute()
-    try:
-        venv.resolve().relative_to(REPO_ROOT)
-    except ValueError:
-        return venv
-    raise IngestionHarnessError(f"the ingestion venv must live outside the repo ({REPO_ROOT}), got {venv}")
+    return venv_path(path, "SCANNER_OM_INGESTION_VENV", f"openmetadata-ingestion-{OM_INGESTION_VERSION}-venv", IngestionHarnessError)
 
 
 def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        return f"<cannot read {path}: {exc}>"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _spec() -> dict:
@@ -135,7 +97,7 @@ def _run_logged(cmd: list[str], out, log: Path, what: str, timeout: float = 1800
         rc = "timeout"
     out.flush()
     if rc != 0:
-        raise IngestionHarnessError(f"{what} failed (exit {rc}); log {log}; last lines:\n{_tail(log)}")
+        raise IngestionHarnessError(f"{what} failed (exit {rc}); log {log}; last lines:\n{tail(log)}")
 
 
 def ensure_ingestion_venv(path: str | os.PathLike | None = None) -> Path:
@@ -147,7 +109,7 @@ def ensure_ingestion_venv(path: str | os.PathLike | None = None) -> Path:
     venv = _resolve_venv(path)
     if _marker_ok(venv):
         return venv
-    with _file_lock(venv.parent / f"{venv.name}.lock"):
+    with file_lock(venv.parent / f"{venv.name}.lock"):
         if _marker_ok(venv):
             return venv
         (venv / MARKER_NAME).unlink(missing_ok=True)

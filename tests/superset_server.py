@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import hashlib
 import html
 import json
@@ -44,13 +43,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from venv_cache import file_lock, tail, venv_path
 
 SUPERSET_VERSION = "6.1.0"
 PINS: tuple[str, ...] = (f"apache-superset=={SUPERSET_VERSION}", "flask-caching<2.5", "rich", "cachetools")
 SECRET_KEY = "scanner-tests-only-superset-secret-key-not-for-production"
 HOST = "127.0.0.1"
 MARKER_NAME = ".scanner-superset-installed.json"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Seed spec. Changing anything here (or SEED_FORMAT) changes the cache key, so a new seed DB is built.
 SEED_FORMAT = 2
@@ -83,45 +82,8 @@ class SupersetHarnessError(RuntimeError):
 # --------------------------------------------------------------------------------------------- paths
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "scanner-tests"
-
-
-def default_venv_path() -> Path:
-    env = os.environ.get("SCANNER_SUPERSET_VENV")
-    if env:
-        return Path(env).expanduser()
-    return default_cache_dir() / f"superset-{SUPERSET_VERSION}-venv"
-
-
 def _resolve_venv(path: str | os.PathLike | None) -> Path:
-    venv = Path(path).expanduser() if path else default_venv_path()
-    venv = venv.absolute()
-    try:
-        venv.resolve().relative_to(REPO_ROOT)
-    except ValueError:
-        return venv
-    raise SupersetHarnessError(f"the Superset venv must live outside the repo ({REPO_ROOT}), got {venv}")
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        return f"<cannot read {path}: {exc}>"
-    return "\n".join(text.splitlines()[-lines:])
+    return venv_path(path, "SCANNER_SUPERSET_VENV", f"superset-{SUPERSET_VERSION}-venv", SupersetHarnessError)
 
 
 # ---------------------------------------------------------------------------------------------- venv
@@ -172,7 +134,7 @@ def ensure_superset_venv(path: str | os.PathLike | None = None) -> Path:
     venv = _resolve_venv(path)
     if _marker_ok(venv):
         return venv
-    with _file_lock(venv.parent / f"{venv.name}.lock"):
+    with file_lock(venv.parent / f"{venv.name}.lock"):
         if _marker_ok(venv):
             return venv
         (venv / MARKER_NAME).unlink(missing_ok=True)
@@ -245,7 +207,7 @@ def _run_logged(
         rc = "timeout"
     out.flush()
     if rc != 0:
-        raise SupersetHarnessError(f"{what} failed (exit {rc}); log {log}; last lines:\n{_tail(log)}")
+        raise SupersetHarnessError(f"{what} failed (exit {rc}); log {log}; last lines:\n{tail(log)}")
 
 
 # -------------------------------------------------------------------------------------------- server
@@ -593,7 +555,7 @@ def _store_seed_cache(
     live_db: Path, examples_db: Path, cache_db: Path, cache_examples: Path, n_dash: int, n_chart: int
 ) -> None:
     """Snapshot the live metadata DB (sqlite backup API, safe while the server runs) into the cache."""
-    with _file_lock(Path(f"{cache_db}.lock")):
+    with file_lock(Path(f"{cache_db}.lock")):
         tmp = Path(f"{cache_db}.tmp.{os.getpid()}")
         tmp_ex = Path(f"{cache_examples}.tmp.{os.getpid()}")
         tmp.unlink(missing_ok=True)
@@ -625,7 +587,7 @@ def _wait_healthy(proc: subprocess.Popen, url: str, log: Path, timeout: float) -
         if proc.poll() is not None:
             raise SupersetHarnessError(
                 f"Superset (pid {proc.pid}) exited with {proc.returncode} before /health answered; "
-                f"log {log}; last lines:\n{_tail(log)}"
+                f"log {log}; last lines:\n{tail(log)}"
             )
         with contextlib.suppress(requests.RequestException):
             r = sess.get(f"{url}/health", timeout=3)
@@ -634,7 +596,7 @@ def _wait_healthy(proc: subprocess.Popen, url: str, log: Path, timeout: float) -
         if time.monotonic() > deadline:
             raise SupersetHarnessError(
                 f"Superset (pid {proc.pid}) did not answer /health with 200 OK within {timeout:.0f}s; "
-                f"log {log}; last lines:\n{_tail(log)}"
+                f"log {log}; last lines:\n{tail(log)}"
             )
         time.sleep(0.3)
 
@@ -731,7 +693,7 @@ def start_superset(
             break
         except SupersetHarnessError:
             _stop_group(proc.pid, proc, 5)
-            if port is None and attempt < 2 and "Address already in use" in _tail(log, 15):
+            if port is None and attempt < 2 and "Address already in use" in tail(log, 15):
                 continue
             raise
     timings["start-to-healthy"] = round(time.monotonic() - t0, 2)

@@ -49,7 +49,6 @@ from typing import Any
 
 import pytest
 import requests
-import trustme
 from conftest import BOT_TOKEN, catalog_env
 
 from scanner.testing.fake_looker import FakeLooker, LookerApiUser
@@ -81,25 +80,6 @@ def om_ingestion() -> Path:
     from om_ingestion import ensure_ingestion_venv, venv_python
 
     return venv_python(ensure_ingestion_venv())
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_tls(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    return context
-
-
-@pytest.fixture
-def ca_pem(ca: trustme.CA, tmp_path: Path) -> Path:
-    path = tmp_path / "conformance-ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
 
 
 # -- a TLS-terminating proxy for the real Superset -------------------------------------------------------

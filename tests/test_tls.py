@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import requests
-import trustme
 from conftest import catalog_env
 from schemas import validate
 
@@ -29,26 +28,6 @@ from scanner.testing.server import LocalServer, Request, Response
 
 SECRET = "tls-secret-6a1f0c"  # the probing target's password / client secret / PAT secret
 STRICT_SECRET = "strict-secret-2d9e47"  # the other target's
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_tls(ca: trustme.CA) -> ssl.SSLContext:
-    """A server-side context holding a certificate for 127.0.0.1 (IP SAN) issued by the throwaway CA."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    return context
-
-
-@pytest.fixture
-def ca_pem(ca: trustme.CA, tmp_path):
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
 
 
 # -- the three platforms, described once -------------------------------------------------------------
