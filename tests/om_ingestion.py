@@ -21,15 +21,12 @@ Environment knobs: ``SCANNER_OM_INGESTION_VENV`` (venv path, default
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from venv_cache import file_lock, tail, venv_path
+from venv_cache import Run, ensure_venv, venv_path
 
 OM_INGESTION_VERSION = "2.0.7.0"
 EXTRAS = ("superset", "looker", "tableau")
@@ -65,105 +62,30 @@ def _spec() -> dict:
     return {"requirement": REQUIREMENT, "constraints": list(CONSTRAINTS)}
 
 
-def _marker_ok(venv: Path) -> bool:
-    try:
-        data = json.loads((venv / MARKER_NAME).read_text())
-    except (OSError, ValueError):
-        return False
-    return data.get("spec") == _spec() and venv_python(venv).exists()
-
-
-def _clean_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
-        env.pop(key, None)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _run_logged(cmd: list[str], out, log: Path, what: str, timeout: float = 1800) -> None:
-    out.write(f"\n$ {' '.join(cmd)}\n")
-    out.flush()
-    try:
-        rc = subprocess.run(
-            cmd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=_clean_env(),
-            timeout=timeout,
-        ).returncode
-    except subprocess.TimeoutExpired:
-        rc = "timeout"
-    out.flush()
-    if rc != 0:
-        raise IngestionHarnessError(f"{what} failed (exit {rc}); log {log}; last lines:\n{tail(log)}")
-
-
 def ensure_ingestion_venv(path: str | os.PathLike | None = None) -> Path:
     """Create or reuse the openmetadata-ingestion venv (outside the repo) and return its path.
 
-    Idempotent and safe after an interrupted install: the marker file is written only after pip
-    succeeded and the import check passed. A file lock next to the venv serialises concurrent callers.
+    Idempotent and safe after an interrupted install (see :func:`venv_cache.ensure_venv`): the marker file
+    is written only after pip succeeded and the import check passed.
     """
     venv = _resolve_venv(path)
-    if _marker_ok(venv):
-        return venv
-    with file_lock(venv.parent / f"{venv.name}.lock"):
-        if _marker_ok(venv):
-            return venv
-        (venv / MARKER_NAME).unlink(missing_ok=True)
-        log = venv.parent / f"{venv.name}.install.log"
-        py = venv_python(venv)
-        usable = (
-            py.exists()
-            and subprocess.run(
-                [str(py), "-c", "import sys; assert sys.version_info >= (3, 10)"],
-                capture_output=True,
-                env=_clean_env(),
-            ).returncode
-            == 0
-        )
+
+    def install(py: Path, run: Run) -> None:
         constraints = venv.parent / f"{venv.name}.constraints.txt"
         constraints.write_text("".join(f"{c}\n" for c in CONSTRAINTS))
-        t0 = time.monotonic()
-        with open(log, "w") as out:
-            if not usable:
-                if venv.exists():
-                    shutil.rmtree(venv)
-                base = os.environ.get("SCANNER_OM_INGESTION_PYTHON") or sys.executable
-                _run_logged(
-                    [base, "-c", "import sys; assert sys.version_info >= (3, 10), sys.version"],
-                    out,
-                    log,
-                    "check Python >= 3.10 (set SCANNER_OM_INGESTION_PYTHON)",
-                )
-                _run_logged([base, "-m", "venv", str(venv)], out, log, "create venv")
-            _run_logged(
-                [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--upgrade", "pip"],
-                out,
-                log,
-                "upgrade pip",
-            )
-            _run_logged(
-                [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-c", str(constraints), REQUIREMENT],
-                out,
-                log,
-                f"pip install {REQUIREMENT} -c {constraints}",
-            )
-            _run_logged([str(py), "-c", IMPORT_CHECK], out, log, "import check")
-        marker = {
-            "spec": _spec(),
-            "python": subprocess.run(
-                [str(py), "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True
-            ).stdout.strip(),
-            "installed_at": time.time(),
-            "install_seconds": round(time.monotonic() - t0, 1),
-        }
-        tmp = venv / (MARKER_NAME + ".tmp")
-        tmp.write_text(json.dumps(marker, indent=1))
-        tmp.replace(venv / MARKER_NAME)
-    return venv
+        pip = [str(py), "-m", "pip", "install", "--disable-pip-version-check"]
+        run([*pip, "-q", "--upgrade", "pip"], "upgrade pip")
+        run([*pip, "-c", str(constraints), REQUIREMENT], f"pip install {REQUIREMENT} -c {constraints}")
+        run([str(py), "-c", IMPORT_CHECK], "import check")
+
+    return ensure_venv(
+        venv,
+        marker_name=MARKER_NAME,
+        spec={"spec": _spec()},
+        python_env_var="SCANNER_OM_INGESTION_PYTHON",
+        install=install,
+        error=IngestionHarnessError,
+    )
 
 
 def _main(argv: list[str]) -> int:

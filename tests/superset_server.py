@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from venv_cache import file_lock, tail, venv_path
+from venv_cache import Run, clean_env, ensure_venv, file_lock, run_logged, tail, venv_path
 
 SUPERSET_VERSION = "6.1.0"
 PINS: tuple[str, ...] = (f"apache-superset=={SUPERSET_VERSION}", "flask-caching<2.5", "rich", "cachetools")
@@ -89,97 +89,49 @@ def _resolve_venv(path: str | os.PathLike | None) -> Path:
 # ---------------------------------------------------------------------------------------------- venv
 
 
-def _marker_ok(venv: Path) -> bool:
-    marker = venv / MARKER_NAME
-    try:
-        data = json.loads(marker.read_text())
-    except (OSError, ValueError):
-        return False
-    return (
-        data.get("pins") == list(PINS)
-        and (venv / "bin" / "python").exists()
-        and (venv / "bin" / "superset").exists()
-    )
+# Superset's own settings a developer's shell may carry; the harness sets what it needs explicitly.
+_DROP_ENV = (
+    "SUPERSET_ENV",
+    "FLASK_DEBUG",
+    "FLASK_ENV",
+    "FLASK_RUN_HOST",
+    "FLASK_RUN_PORT",
+    "SUPERSET_CONFIG",
+    "SUPERSET_CONFIG_PATH",
+    "SUPERSET_HOME",
+)
 
 
 def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    for key in (
-        "PYTHONPATH",
-        "PYTHONHOME",
-        "SUPERSET_ENV",
-        "FLASK_DEBUG",
-        "FLASK_ENV",
-        "FLASK_RUN_HOST",
-        "FLASK_RUN_PORT",
-        "SUPERSET_CONFIG",
-        "SUPERSET_CONFIG_PATH",
-        "SUPERSET_HOME",
-        "VIRTUAL_ENV",
-    ):
-        env.pop(key, None)
-    env["PYTHONUNBUFFERED"] = "1"
-    if extra:
-        env.update(extra)
-    return env
+    return clean_env(_DROP_ENV, extra)
 
 
 def ensure_superset_venv(path: str | os.PathLike | None = None) -> Path:
     """Create or reuse the Superset venv (outside the repo) and return its path.
 
-    Idempotent and safe after an interrupted install: the marker file is written only after pip
-    succeeded and ``import superset`` worked; without it the install is (re)run. A file lock next to
-    the venv serialises concurrent callers (e.g. pytest-xdist workers).
+    Idempotent and safe after an interrupted install (see :func:`venv_cache.ensure_venv`): the marker file
+    is written only after pip succeeded and ``import superset`` worked.
     """
-    venv = _resolve_venv(path)
-    if _marker_ok(venv):
-        return venv
-    with file_lock(venv.parent / f"{venv.name}.lock"):
-        if _marker_ok(venv):
-            return venv
-        (venv / MARKER_NAME).unlink(missing_ok=True)
-        log = venv.parent / f"{venv.name}.install.log"
-        py = venv / "bin" / "python"
-        usable = (
-            py.exists()
-            and subprocess.run(
-                [str(py), "-c", "import sys; assert sys.version_info >= (3, 10)"],
-                capture_output=True,
-                env=_clean_env(),
-            ).returncode
-            == 0
-        )
-        with open(log, "w") as out:
-            if not usable:
-                if venv.exists():
-                    shutil.rmtree(venv)
-                base = os.environ.get("SCANNER_SUPERSET_PYTHON") or sys.executable
-                _run_logged(
-                    [base, "-c", "import sys; assert sys.version_info >= (3, 10), sys.version"],
-                    out,
-                    log,
-                    "check Python >= 3.10 (set SCANNER_SUPERSET_PYTHON)",
-                )
-                _run_logged([base, "-m", "venv", str(venv)], out, log, "create venv")
-            _run_logged(
-                [str(py), "-m", "pip", "install", "--disable-pip-version-check", *PINS],
-                out,
-                log,
-                "pip install " + " ".join(PINS),
+
+    def install(py: Path, run: Run) -> None:
+        run([str(py), "-m", "pip", "install", "--disable-pip-version-check", *PINS], "pip install " + " ".join(PINS))
+        with tempfile.TemporaryDirectory(prefix="superset-import-check-") as home:
+            run(
+                [str(py), "-c", "import superset, sys; print('import superset OK', superset.__file__)"],
+                "import check",
+                env_extra={"SUPERSET_HOME": home},
             )
-            with tempfile.TemporaryDirectory(prefix="superset-import-check-") as home:
-                _run_logged(
-                    [str(py), "-c", "import superset, sys; print('import superset OK', superset.__file__)"],
-                    out,
-                    log,
-                    "import check",
-                    env_extra={"SUPERSET_HOME": home},
-                )
-        marker = {"pins": list(PINS), "python": sys.version.split()[0], "installed_at": time.time()}
-        tmp = venv / (MARKER_NAME + ".tmp")
-        tmp.write_text(json.dumps(marker, indent=1))
-        tmp.replace(venv / MARKER_NAME)
-    return venv
+
+    return ensure_venv(
+        _resolve_venv(path),
+        marker_name=MARKER_NAME,
+        spec={"pins": list(PINS)},
+        python_env_var="SCANNER_SUPERSET_PYTHON",
+        install=install,
+        error=SupersetHarnessError,
+        drop_env=_DROP_ENV,
+        needs=("bin/superset",),
+    )
 
 
 def _run_logged(
@@ -191,23 +143,7 @@ def _run_logged(
     cwd: Path | None = None,
     timeout: float = 1800,
 ) -> None:
-    out.write(f"\n$ {' '.join(cmd)}\n")
-    out.flush()
-    try:
-        rc = subprocess.run(
-            cmd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=_clean_env(env_extra),
-            cwd=cwd,
-            timeout=timeout,
-        ).returncode
-    except subprocess.TimeoutExpired:
-        rc = "timeout"
-    out.flush()
-    if rc != 0:
-        raise SupersetHarnessError(f"{what} failed (exit {rc}); log {log}; last lines:\n{tail(log)}")
+    run_logged(cmd, out, log, what, env=_clean_env(env_extra), error=SupersetHarnessError, cwd=cwd, timeout=timeout)
 
 
 # -------------------------------------------------------------------------------------------- server
