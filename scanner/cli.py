@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     _inventory_flags(scan)
     scan.add_argument("--gone-after", type=int, metavar="N",
                       help="a target missing from N consecutive runs is 'gone' (default 3)")
+    scan.add_argument("--adopt", action="append", metavar="SERVICE",
+                      help="take over this catalog service although scanner did not register it and it points "
+                           "at another address (repeatable)")
     scan.add_argument("--prune", action="store_true",
                       help="soft-delete the catalog services scanner registered whose targets are gone "
                       "(refused when a probe errored, nothing was found, or more than 20%% would go)")
@@ -184,6 +187,7 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
         "scan.per_host": getattr(args, "per_host", None),
         "scan.env_discovery": getattr(args, "env_discovery", None),
         "scan.dry_run": getattr(args, "dry_run", None),
+        "scan.adopt": getattr(args, "adopt", None),
         "inventory.path": getattr(args, "inventory", None),
         "inventory.enabled": getattr(args, "inventory_enabled", None),
         "inventory.gone_after": getattr(args, "gone_after", None),

@@ -4,6 +4,8 @@
 ``update``     it has one, and the connection (or a field we fill) differs, or it is soft-deleted
 ``unchanged``  it has one, equal to what we would send: no PUT
 ``skip``       the probe failed (the reason is the deciding step), or the request could not be built
+``conflict``   a service of that name exists, points at another address, and scanner did not register it:
+               it is left alone (taken over only when the user says ``--adopt NAME``)
 
 On update, what a person curated is carried over from the current entity (description,
 displayName, owners, tags, domains): a PUT with a non-bot token would overwrite it otherwise. So is
@@ -18,6 +20,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from scanner.openmetadata.models import (
     ConnectionConfig,
@@ -36,6 +39,7 @@ class Action(str, enum.Enum):
     UPDATE = "update"
     UNCHANGED = "unchanged"
     SKIP = "skip"
+    CONFLICT = "conflict"
 
 
 @dataclass
@@ -87,21 +91,60 @@ def build_request(plugin: Plugin, target: Target, probe: ProbeResult,
 
 def plan_item(target: Target, probe: ProbeResult, request: CreateDashboardService | None,
               current: dict[str, Any] | None, build_error: str | None = None,
-              config_keys: tuple[str, ...] = ("hostPort",)) -> PlanItem:
+              config_keys: tuple[str, ...] = ("hostPort",), *, ours: bool = False,
+              adopt: bool = False) -> PlanItem:
     """Decide the action for one target given what the catalog holds (`current`, or None).
 
-    `config_keys` are the config keys the plugin owns; every other stored key is carried over."""
+    `config_keys` are the config keys the plugin owns; every other stored key is carried over. `ours`: the
+    inventory says scanner registered this service in this catalog; `adopt`: the user said to take it over.
+    Without either, a service that points at another address is a conflict, never an update."""
     if not probe.ok:
         return PlanItem(target, probe, Action.SKIP, reason=f"probe {probe.status.value}: {probe.message}")
     if request is None:
         return PlanItem(target, probe, Action.SKIP, reason=build_error or "no request")
     if current is None:
         return PlanItem(target, probe, Action.CREATE, request=request)
+    theirs = foreign_address(request, current)
+    if theirs is not None and not ours and not adopt:
+        name = target.service_name
+        reason = (f"the catalog's service {name} points at {theirs}, not at {_host_port(request)} found here, and "
+                  f"scanner did not register it, so it was left alone. Fix: give this target its own service name "
+                  f"(TOML name = \"...\"), or take the service over with --adopt {name}")
+        return PlanItem(target, probe, Action.CONFLICT, reason=reason, taken="conflict", error=reason)
     merged, carried = carry_over_config(carry_over_curated(request, current), current, config_keys)
     changes, unverified = diff(merged, current)
     action = Action.UPDATE if changes else Action.UNCHANGED
     return PlanItem(target, probe, action, reason=", ".join(changes), changes=changes,
                     request=merged, secrets_unverified=unverified, carried=carried)
+
+
+def foreign_address(request: CreateDashboardService, current: dict[str, Any]) -> str | None:
+    """The address the catalog's service points at when it is not the one scanner would register, else None
+    (same address, or either side has none to compare)."""
+    held = ((current.get("connection") or {}).get("config") or {}).get("hostPort")
+    mine = _host_port(request)
+    if not isinstance(held, str) or not held or mine is None:
+        return None
+    return None if _address(held) == _address(mine) else held
+
+
+def _host_port(request: CreateDashboardService) -> str | None:
+    if request.connection is None:
+        return None
+    value = request.connection.config.values.get("hostPort")
+    return value if isinstance(value, str) else None
+
+
+def _address(url: str) -> tuple[str, str, int | None, str]:
+    """Scheme, host, port (default ports filled) and path of a URL, compared case-insensitively where the URL
+    rules say so (``https://BI.example.com:443/`` and ``https://bi.example.com`` are one address)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/")
 
 
 def carry_over_config(request: CreateDashboardService, current: dict[str, Any],

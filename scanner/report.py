@@ -96,7 +96,7 @@ def write_json(result: RunResult, out: TextIO, *, one_line: bool = False) -> Non
 _STATUS_STYLE = {"ok": "green", "unreachable": "red", "tls_error": "red", "not_detected": "yellow",
                  "auth_failed": "red", "forbidden": "red", "error": "red"}
 _TAKEN_STYLE = {"created": "green", "updated": "cyan", "unchanged": "dim", "failed": "bold red",
-                "skipped": "yellow", "planned": "cyan"}
+                "conflict": "bold red", "skipped": "yellow", "planned": "cyan"}
 
 
 _DRIFT_MARK = {"new": "[green]+[/]", "changed": "[cyan]~[/]", "gone": "[red]-[/]", "recovered": "[green]↺[/]"}

@@ -67,7 +67,9 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
                                          sorted(select_plugins(entries, settings.scan.platforms)),
                                          settings.scan.dry_run, settings.catalog.host)
         try:
-            result = run_scan(settings, entries, targets=targets, on_start=on_start, on_item=on_item)
+            owned = {t["service_name"] for t in inventory.targets()
+                     if t["registered_in"] == settings.catalog.host} if inventory is not None else None
+            result = run_scan(settings, entries, targets=targets, on_start=on_start, on_item=on_item, owned=owned)
         except BaseException as exc:
             if inventory is not None and run_id is not None:
                 inventory.fail_run(run_id, redact(str(exc)) or type(exc).__name__)

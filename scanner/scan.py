@@ -62,7 +62,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        failed = any(not i.probe.ok or i.taken == "failed" for i in self.items)
+        failed = any(not i.probe.ok or i.taken in ("failed", "conflict") for i in self.items)
         if self.prune is not None and not self.prune.ok:
             failed = True
         return ExitCode.FAILURES if failed else ExitCode.OK
@@ -101,9 +101,12 @@ def run_scan(
     targets: list[Target] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_item: Callable[[PlanItem], None] | None = None,
+    owned: set[str] | None = None,
 ) -> RunResult:
     """Run one scan. Raises ConfigError (bad settings) or CatalogError (catalog unusable at start).
-    `targets` may be collected beforehand (`collect_targets`), so bad input fails before anything else."""
+    `targets` may be collected beforehand (`collect_targets`), so bad input fails before anything else.
+    `owned`: service names scanner registered in this catalog (the inventory's memory); a service of
+    another name that points elsewhere is a conflict, not an update."""
     run_started = time.monotonic()
     result = RunResult(started_at=datetime.now(timezone.utc), dry_run=settings.scan.dry_run)
     if targets is None:
@@ -129,7 +132,8 @@ def run_scan(
 
         def work(target: Target) -> PlanItem:
             with gate(target.url):
-                return _probe_and_plan(plugins[target.platform], target, catalog, settings, run_end, known)
+                return _probe_and_plan(plugins[target.platform], target, catalog, settings, run_end, known,
+                                       owned or frozenset())
 
         # registration starts as soon as each target is planned, while the others are still probed
         registrar = Registrar(catalog, settings.catalog.concurrency) if catalog and not scan.dry_run else None
@@ -185,7 +189,8 @@ def _known_services(catalog: CatalogClient, targets: int) -> dict[str, dict] | N
 
 
 def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | None, settings: Settings,
-                    run_end: float | None = None, known: dict[str, dict] | None = None) -> PlanItem:
+                    run_end: float | None = None, known: dict[str, dict] | None = None,
+                    owned: frozenset[str] | set[str] = frozenset()) -> PlanItem:
     scan = settings.scan
     t0 = time.monotonic()
     budget, which = scan.target_deadline, "target deadline"
@@ -217,7 +222,8 @@ def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | Non
             current = catalog.get_service(target.service_name) if catalog else None
     except CatalogError as exc:
         return _failed_plan(target, probe, str(exc))
-    return plan_item(target, probe, request, current, config_keys=plugin.config_keys)
+    return plan_item(target, probe, request, current, config_keys=plugin.config_keys,
+                     ours=target.service_name in owned, adopt=target.service_name in settings.scan.adopt)
 
 
 def _failed_plan(target: Target, probe, message: str) -> PlanItem:

@@ -66,6 +66,7 @@ class ScanSettings(BaseModel):
     per_host: int = Field(8, ge=1, le=1024)                   # targets probed at once on one host:port
     env_discovery: bool = True
     dry_run: bool = False
+    adopt: list[str] = Field(default_factory=list)  # services to take over although scanner did not register them
 
     @field_validator("platforms", mode="before")
     @classmethod
