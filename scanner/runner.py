@@ -1,5 +1,8 @@
 """One complete run: scan, record it in the inventory (drift), then prune when asked.
 
+A dry run computes its drift and prune candidates against the inventory and then drops them: it is
+listed as a dry run, and the next real run still reports every change.
+
 The inventory is the default sink: a run without a catalog still records everything. A run that
 fails (the catalog is unusable, an interrupt) is recorded as ``failed`` and leaves the last good
 state as it was.
@@ -81,13 +84,22 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
         records = [_record(i, inventory, wrote and i.taken in ("created", "updated")) for i in result.items]
         totals = {"status": dict(Counter(i.probe.status.value for i in result.items)),
                   "taken": dict(Counter(i.taken or "none" for i in result.items))}
-        result.drift = inventory.finish_run(
-            run_id, records, platforms=result.platforms, gone_after=inv_settings.gone_after,
-            exit_code=int(result.exit_code), totals=totals,
-            catalog_host=settings.catalog.host if wrote else None,
-        )
-        if prune:
-            result.prune = _prune(settings, result, inventory, run_id)
+
+        def record() -> None:
+            result.drift = inventory.finish_run(
+                run_id, records, platforms=result.platforms, gone_after=inv_settings.gone_after,
+                exit_code=int(result.exit_code), totals=totals,
+                catalog_host=settings.catalog.host if wrote else None,
+            )
+            if prune:
+                result.prune = _prune(settings, result, inventory, run_id)
+
+        if result.dry_run:  # show the drift and prune it would cause, keep none of it
+            with inventory.rehearsal():
+                record()
+            inventory.finish_dry_run(run_id, int(result.exit_code), totals)
+        else:
+            record()
         return result
     finally:
         if inventory is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from scanner.inventory.drift import Known, Observation, diff
 
 
@@ -73,3 +75,26 @@ def test_known_state_is_not_modified_in_place():
     known = {"a": Known("a", "looker", "http://a", "ok", "1.0", "h1")}
     run(known, [])
     assert known["a"].missing_runs == 0
+
+
+def test_a_dry_run_shows_drift_but_records_none_of_it(tmp_path, run_cli, web):
+    """A dry run reports what changed since the last real run, and the next real run still reports it."""
+    inv = tmp_path / "dry.sqlite3"
+    config = tmp_path / "config.toml"
+
+    def scan(names, *args):
+        config.write_text("".join(f'[[targets]]\nplatform = "custom"\nname = "custom_{n}"\nurl = "{web.url}/{n}"\n'
+                                  for n in names))
+        result = run_cli("scan", "--config", str(config), "--output", "json", "--inventory", str(inv),
+                         "--gone-after", "1", *args)
+        assert result.code == 0, result.stderr
+        return sorted((d["service_name"], d["kind"]) for d in json.loads(result.stdout)["drift"])
+
+    assert scan(["a", "b"]) == [("custom_a", "new"), ("custom_b", "new")]
+    expected = [("custom_b", "gone"), ("custom_c", "new")]
+    assert scan(["a", "c"], "--dry-run") == expected
+    assert scan(["a", "c"], "--dry-run") == expected  # the first dry run consumed nothing
+    assert scan(["a", "c"]) == expected
+    history = run_cli("history", "custom_a", "--inventory", str(inv), "--output", "json")
+    assert history.code == 0, history.stderr
+    assert len(json.loads(history.stdout)["timeline"]) == 2  # the two real runs, not the dry ones

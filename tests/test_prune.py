@@ -111,12 +111,14 @@ def test_prune_needs_the_inventory(run_cli):
 
 
 def test_a_gone_target_scanner_never_registered_is_left_alone(registered, catalog, web):
-    person = {"name": "custom_f", "serviceType": "CustomDashboard", "connection": {"config": {"type": "CustomDashboard"}}}
+    person = {"name": "custom_f", "serviceType": "CustomDashboard",
+              "connection": {"config": {"type": "CustomDashboard", "hostPort": "http://elsewhere.example.com"}}}
     resp = requests.put(catalog.api_url + "/v1/services/dashboardServices", json=person,
                         headers={"Authorization": f"Bearer {USER_TOKEN}"}, timeout=10)
     assert resp.status_code == 201
-    result, _ = registered(urls(web, [*NAMES, "f"]), "--dry-run")  # seen by scanner, but not written by it
-    assert result.code == 0, result.stderr
+    result, report = registered(urls(web, [*NAMES, "f"]))  # seen by scanner, but not written by it: a conflict
+    assert result.code == 1, result.stderr
+    assert [t["taken"] for t in report["targets"] if t["service_name"] == "custom_f"] == ["conflict"]
     result, report = registered(urls(web, NAMES), "--prune")
     assert ("custom_f", "gone") in [(d["service_name"], d["kind"]) for d in report["drift"]]
     assert report["prune"]["candidates"] == [] and catalog.calls("DELETE") == [] and deleted(catalog) == []

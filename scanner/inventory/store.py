@@ -108,6 +108,7 @@ class TargetRecord:
 class Inventory:
     def __init__(self, path: Path):
         self.path = path
+        self._rehearsing = False
         self._key = self._load_key(path)
         try:
             self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -166,6 +167,9 @@ class Inventory:
     # -- runs -----------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _write(self) -> Iterator[None]:
+        if self._rehearsing:  # inside `rehearsal()`: its transaction holds every write, and drops them
+            yield
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -173,6 +177,24 @@ class Inventory:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """Writes inside are seen by reads inside (drift, prune candidates) and then rolled back: a dry run
+        shows what it would record, and the next real run still sees every change."""
+        self._db.execute("BEGIN IMMEDIATE")
+        self._rehearsing = True
+        try:
+            yield
+        finally:
+            self._rehearsing = False
+            self._db.execute("ROLLBACK")
+
+    def finish_dry_run(self, run_id: int, exit_code: int, totals: dict[str, Any]) -> None:
+        """Close a dry run's row: it is listed as a dry run, and its observations were never kept."""
+        with self._write():
+            self._db.execute("UPDATE runs SET state='finished', finished_at=?, exit_code=?, totals=? WHERE id=?",
+                             (_now(), exit_code, json.dumps(totals), run_id))
 
     def begin_run(self, fingerprint: str, platforms: list[str], dry_run: bool, catalog_host: str | None) -> int:
         with self._write():
@@ -272,7 +294,7 @@ class Inventory:
         platform = next(iter(observed.values()))["platform"]
         timeline = []
         for run in self._db.execute("SELECT id, started_at, platforms FROM runs WHERE id >= ? AND state='finished' "
-                                    "ORDER BY id", (min(observed),)):
+                                    "AND dry_run=0 ORDER BY id", (min(observed),)):
             if run["id"] not in observed and platform not in json.loads(run["platforms"]):
                 continue
             entry = observed.get(run["id"]) or {"run_id": run["id"], "service_name": service_name,
