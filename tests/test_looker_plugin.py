@@ -178,3 +178,45 @@ def test_without_a_port_the_legacy_api_port_19999_is_tried(run_cli, catalog):
     assert result.code == 0, result.stderr
     assert by["a"]["canonical_url"] == "http://127.0.0.1:19999"
     assert catalog.services["looker_a"]["connection"]["config"]["hostPort"] == "http://127.0.0.1:19999"
+
+
+def _recording_server():
+    """A plain web server on 127.0.0.1 (not Looker) that records every request it gets."""
+    from scanner.testing.server import LocalServer, Response
+
+    seen = []
+
+    def app(request):
+        seen.append((request.method, request.path, request.body))
+        return Response(200, b"<html>intranet</html>", {"Content-Type": "text/html"})
+
+    return LocalServer(app), seen
+
+
+def test_api_server_url_on_another_port_must_itself_answer_as_looker(run_cli, catalog):
+    """The same host on another port gets no credential unless it proved to be Looker first."""
+    other, seen = _recording_server()
+    with other, FakeLooker(clients={"good-id": LookerApiUser(SECRET)}) as fake:
+        fake.api_server_url = other.url
+        url = fake.url
+        result, by = scan(run_cli, {**catalog_env(catalog), **looker_env("A", url, "good-id", SECRET)})
+        assert fake.logins == 1
+    assert result.code == 0, result.stderr
+    assert seen == [("GET", "/versions", b"")]  # only the unauthenticated proof, which failed
+    assert by["a"]["canonical_url"] == url
+    assert catalog.services["looker_a"]["connection"]["config"]["hostPort"] == url
+    assert any("did not answer as Looker" in w for w in by["a"]["warnings"])
+
+
+def test_api_server_url_never_downgrades_https_to_plain_http(run_cli, catalog, server_tls, ca_pem):
+    other, seen = _recording_server()
+    with other, FakeLooker(clients={"good-id": LookerApiUser(SECRET)}, tls=server_tls) as fake:
+        fake.api_server_url = other.url  # http://127.0.0.1:<port>: same host, plain http
+        url = fake.url
+        env = {**catalog_env(catalog), **looker_env("A", url, "good-id", SECRET, CA_BUNDLE=str(ca_pem))}
+        result, by = scan(run_cli, env)
+        assert fake.logins == 1
+    assert result.code == 0, result.stderr
+    assert seen == []  # not even a probe goes to the plain-http address
+    assert by["a"]["canonical_url"] == url and url.startswith("https://")
+    assert any("plain http" in w for w in by["a"]["warnings"])

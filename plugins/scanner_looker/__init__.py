@@ -127,15 +127,42 @@ def _detected(ctx: ProbeContext, base: str, body: dict) -> str:
     ctx.canonical_url = base
     advertised = body.get("api_server_url")
     if isinstance(advertised, str) and advertised:
-        try:
-            api_url = normalize_base_url(advertised)
-        except ValueError:
-            api_url = None
-        if api_url and urlsplit(api_url).hostname == urlsplit(base).hostname:
-            ctx.canonical_url = api_url
-        elif api_url != base:
-            ctx.warn(f"api_server_url {advertised!r} names another host; registering {base} as probed")
+        ctx.canonical_url = _api_address(ctx, base, advertised)
     return f"Looker {ctx.version} at {ctx.canonical_url} (API {', '.join(versions) or 'none listed'})"
+
+
+def _api_address(ctx: ProbeContext, base: str, advertised: str) -> str:
+    """Where the credentials will go: the advertised ``api_server_url`` only when it is the same host, never a
+    downgrade to plain http, and, on another port or scheme, only once it has itself answered as Looker
+    (no credential has been sent yet). Else the probed base, with a warning."""
+    try:
+        api_url = normalize_base_url(advertised)
+    except ValueError:
+        api_url = None
+    if api_url is None or api_url == base:
+        return base
+    here, there = urlsplit(base), urlsplit(api_url)
+    if there.hostname != here.hostname:
+        ctx.warn(f"api_server_url {advertised!r} names another host; registering {base} as probed")
+        return base
+    if here.scheme == "https" and there.scheme != "https":
+        ctx.warn(f"api_server_url {advertised!r} is plain http; the credentials stay on {base} as probed")
+        return base
+    if (there.scheme, _port(there)) == (here.scheme, _port(here)):
+        return api_url
+    try:
+        proof = ctx.http.get(api_url + "/versions")
+        body = _json(proof)
+    except HttpError:
+        proof, body = None, None
+    if proof is not None and proof.status == 200 and isinstance(body, dict) and "looker_release_version" in body:
+        return api_url
+    ctx.warn(f"api_server_url {advertised!r} did not answer as Looker; registering {base} as probed")
+    return base
+
+
+def _port(parts) -> int | None:
+    return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def validate_version(ctx: ProbeContext) -> str:
