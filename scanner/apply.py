@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from scanner.errors import CatalogAuthError, CatalogError
@@ -29,8 +30,10 @@ class Registrar:
     has ``taken`` set.
     """
 
-    def __init__(self, catalog: CatalogClient, concurrency: int = 8):
+    def __init__(self, catalog: CatalogClient, concurrency: int = 8,
+                 on_written: Callable[[PlanItem], None] | None = None):
         self.catalog = catalog
+        self.on_written = on_written  # called (from a registration thread) as each write succeeds
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="register")
         self.futures: list[Future] = []
         self.buffer: list[PlanItem] = []
@@ -68,7 +71,11 @@ class Registrar:
         self.pool.shutdown()
 
     def _send_bulk(self, batch: list[PlanItem]) -> None:
-        for item in _apply_bulk(batch, self.catalog, self._stop_with):  # what /bulk could not take
+        rest = _apply_bulk(batch, self.catalog, self._stop_with)  # what /bulk could not take
+        for item in batch:
+            if not any(item is r for r in rest):
+                self._written(item)
+        for item in rest:
             self.futures.append(self.pool.submit(self._one, item))
 
     def _stop_with(self, reason: str) -> None:
@@ -95,6 +102,14 @@ class Registrar:
             item.taken = "unchanged"
         else:
             item.taken = "updated"
+        self._written(item)
+
+    def _written(self, item: PlanItem) -> None:
+        if self.on_written is not None and item.taken in ("created", "updated"):
+            try:
+                self.on_written(item)
+            except Exception as exc:  # recording must never undo or hide a write that happened
+                log.warning("%s: the write succeeded but could not be recorded: %s", item.target.service_name, exc)
 
 
 def _apply_bulk(writes: list[PlanItem], catalog: CatalogClient, stop_with) -> list[PlanItem]:

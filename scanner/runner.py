@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from scanner.inventory.drift import Observation
 from scanner.inventory.store import Inventory, TargetRecord
@@ -52,13 +55,68 @@ def _record(item: PlanItem, inventory: Inventory, registered: bool) -> TargetRec
     )
 
 
+class _WriteJournal:
+    """Each catalog write goes into the inventory the moment it succeeds. Writes it cannot take (a locked or
+    damaged database) wait in memory, and go to a journal file beside it if the run's end cannot record
+    either; the next run that opens the inventory records them."""
+
+    def __init__(self, inventory: Inventory, run_id: int, catalog_host: str | None):
+        self.inventory, self.run_id, self.catalog_host = inventory, run_id, catalog_host
+        self.unrecorded: list[dict] = []
+        self._lock = threading.Lock()
+        try:
+            taken = inventory.take_pending()
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("the inventory's pending writes could not be recorded yet: %s", exc)
+        else:
+            if taken:
+                log.info("recorded %d catalog write(s) left pending by an earlier run", taken)
+
+    def owned(self) -> set[str] | None:
+        if not self.catalog_host:
+            return None
+        try:
+            names = self.inventory.registered(self.catalog_host)
+        except sqlite3.Error as exc:
+            log.warning("the inventory could not say which services scanner registered: %s", exc)
+            return set()
+        return names | {w["service_name"] for w in self.unrecorded}
+
+    def record(self, item: PlanItem) -> None:
+        if not self.catalog_host or item.taken not in ("created", "updated"):
+            return
+        try:
+            self.inventory.record_write(self.run_id, item.target.service_name, self.catalog_host, item.taken)
+        except sqlite3.Error:
+            with self._lock:
+                self.unrecorded.append({"run_id": self.run_id, "service_name": item.target.service_name,
+                                        "catalog_host": self.catalog_host, "taken": item.taken,
+                                        "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+    def failed(self, exc: BaseException) -> str:
+        """Keep what the inventory could not take, and say what happened and what to do."""
+        where = f"the inventory {self.inventory.path} could not record this run ({exc})"
+        if not self.unrecorded:
+            return f"{where}: the report above is complete; check that no other scanner holds it and that it is " \
+                   "not damaged (move it aside to start afresh)"
+        try:
+            journal = self.inventory.keep_pending(self.unrecorded)
+        except OSError as io_error:
+            names = ", ".join(w["service_name"] for w in self.unrecorded)
+            return f"{where}, nor keep its catalog writes ({io_error}): scanner wrote {names}"
+        return (f"{where}: the report above is complete, and its {len(self.unrecorded)} catalog write(s) are kept "
+                f"in {journal} and recorded by the next run; check that no other scanner holds the inventory "
+                "and that it is not damaged")
+
+
 def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = False,
              on_start: Callable[[int], None] | None = None,
              on_item: Callable[[PlanItem], None] | None = None) -> RunResult:
     """Scan, record and prune. Raises what `run_scan` raises (the run is then recorded as failed)."""
-    from scanner.targets import collect_targets
+    from scanner.targets import Rejected, collect, with_rejected
 
-    targets = collect_targets(settings, entries)  # bad input fails here, before the inventory is touched
+    found = collect(settings, entries)  # a run that cannot start fails here, before the inventory is touched
+    targets = [t for t in found if not isinstance(t, Rejected)]  # an invalid target is reported, never probed
     inv_settings = settings.inventory
     inventory = Inventory.open(inv_settings.resolved_path(settings.env)) if inv_settings.enabled else None
     try:
@@ -70,18 +128,21 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
                                          sorted(select_plugins(entries, settings.scan.platforms)),
                                          settings.scan.dry_run, settings.catalog.host)
         try:
-            owned = {t["service_name"] for t in inventory.targets()
-                     if t["registered_in"] == settings.catalog.host} if inventory is not None else None
-            result = run_scan(settings, entries, targets=targets, on_start=on_start, on_item=on_item, owned=owned)
+            journal = _WriteJournal(inventory, run_id, settings.catalog.host) if inventory is not None else None
+            result = run_scan(settings, entries, targets=targets, on_start=on_start, on_item=on_item,
+                              owned=journal.owned() if journal else None,
+                              on_written=journal.record if journal else None)
         except BaseException as exc:
             if inventory is not None and run_id is not None:
                 inventory.fail_run(run_id, redact(str(exc)) or type(exc).__name__)
             raise
+        rejected = with_rejected(result, found)
         if inventory is None:
             return result
         result.inventory = {"path": str(inventory.path), "run_id": run_id}
         wrote = not result.dry_run and result.catalog is not None
-        records = [_record(i, inventory, wrote and i.taken in ("created", "updated")) for i in result.items]
+        records = [_record(i, inventory, wrote and i.taken in ("created", "updated")) for i in result.items
+                   if id(i) not in rejected]
         totals = {"status": dict(Counter(i.probe.status.value for i in result.items)),
                   "taken": dict(Counter(i.taken or "none" for i in result.items))}
 
@@ -94,12 +155,16 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
             if prune:
                 result.prune = _prune(settings, result, inventory, run_id)
 
-        if result.dry_run:  # show the drift and prune it would cause, keep none of it
-            with inventory.rehearsal():
+        try:
+            if result.dry_run:  # show the drift and prune it would cause, keep none of it
+                with inventory.rehearsal():
+                    record()
+                inventory.finish_dry_run(run_id, int(result.exit_code), totals)
+            else:
                 record()
-            inventory.finish_dry_run(run_id, int(result.exit_code), totals)
-        else:
-            record()
+        except (sqlite3.Error, OSError) as exc:  # the catalog was written: keep the report and the writes
+            result.inventory["error"] = journal.failed(exc) if journal else str(exc)
+            log.warning("%s", result.inventory["error"])
         return result
     finally:
         if inventory is not None:

@@ -65,6 +65,8 @@ class RunResult:
         failed = any(not i.probe.ok or i.taken in ("failed", "conflict") for i in self.items)
         if self.prune is not None and not self.prune.ok:
             failed = True
+        if self.inventory and self.inventory.get("error"):
+            failed = True
         return ExitCode.FAILURES if failed else ExitCode.OK
 
 
@@ -102,11 +104,13 @@ def run_scan(
     on_start: Callable[[int], None] | None = None,
     on_item: Callable[[PlanItem], None] | None = None,
     owned: set[str] | None = None,
+    on_written: Callable[[PlanItem], None] | None = None,
 ) -> RunResult:
     """Run one scan. Raises ConfigError (bad settings) or CatalogError (catalog unusable at start).
     `targets` may be collected beforehand (`collect_targets`), so bad input fails before anything else.
     `owned`: service names scanner registered in this catalog (the inventory's memory); a service of
-    another name that points elsewhere is a conflict, not an update."""
+    another name that points elsewhere is a conflict, not an update. `on_written` is called from a
+    registration thread the moment each catalog write succeeds."""
     run_started = time.monotonic()
     result = RunResult(started_at=datetime.now(timezone.utc), dry_run=settings.scan.dry_run)
     if targets is None:
@@ -136,7 +140,8 @@ def run_scan(
                                        owned or frozenset())
 
         # registration starts as soon as each target is planned, while the others are still probed
-        registrar = Registrar(catalog, settings.catalog.concurrency) if catalog and not scan.dry_run else None
+        registrar = (Registrar(catalog, settings.catalog.concurrency, on_written=on_written)
+                     if catalog and not scan.dry_run else None)
         try:
             with ThreadPoolExecutor(max_workers=max(1, min(scan.concurrency, len(targets) or 1))) as pool:
                 futures = {pool.submit(work, t): t for t in interleave_by_host(targets)}

@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,7 +30,8 @@ from scanner.errors import ConfigError
 from scanner.inventory.drift import Event, Known, Observation, diff
 
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = float(os.environ.get("SCANNER_INVENTORY_BUSY_TIMEOUT") or 30.0)  # wait for another scanner
+PENDING_SUFFIX = ".pending.jsonl"  # catalog writes the inventory could not take, recorded on its next open
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -83,6 +85,14 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL,                -- JSON
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS writes (      -- each catalog write, recorded the moment it is answered
+    run_id INTEGER NOT NULL,
+    service_name TEXT NOT NULL,
+    catalog_host TEXT NOT NULL,
+    taken TEXT NOT NULL,                 -- created | updated
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS writes_by_host ON writes(catalog_host, service_name);
 CREATE INDEX IF NOT EXISTS observations_by_service ON observations(service_name, run_id);
 CREATE INDEX IF NOT EXISTS events_by_service ON events(service_name, run_id);
 """
@@ -109,6 +119,7 @@ class Inventory:
     def __init__(self, path: Path):
         self.path = path
         self._rehearsing = False
+        self._lock = threading.RLock()  # registration threads record writes while the run goes on
         self._key = self._load_key(path)
         try:
             self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -170,13 +181,59 @@ class Inventory:
         if self._rehearsing:  # inside `rehearsal()`: its transaction holds every write, and drops them
             yield
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- catalog writes, as they happen ------------------------------------------------------------
+    def record_write(self, run_id: int, service_name: str, catalog_host: str, taken: str) -> None:
+        """Remember a catalog write the moment it succeeded, so a run that is killed or cannot be recorded
+        at its end still leaves the service known as scanner's (``registered``, prune)."""
+        with self._write():
+            self._db.execute("INSERT INTO writes VALUES (?,?,?,?,?)", (run_id, service_name, catalog_host, taken,
+                                                                        _now()))
+
+    @property
+    def pending_path(self) -> Path:
+        return self.path.with_name(self.path.name + PENDING_SUFFIX)
+
+    def keep_pending(self, writes: list[dict[str, Any]]) -> Path:
+        """Append writes the database would not take to a journal beside it (one JSON object per line)."""
+        with open(self.pending_path, "a", encoding="utf-8") as handle:
+            for write in writes:
+                handle.write(json.dumps(write) + "\n")
+        return self.pending_path
+
+    def take_pending(self) -> int:
+        """Record the journal's writes (left by a run whose inventory was locked or damaged), then remove it."""
         try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            lines = self.pending_path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return 0
+        writes = []
+        for line in lines:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                w = json.loads(line)
+                writes.append((int(w["run_id"]), str(w["service_name"]), str(w["catalog_host"]), str(w["taken"]),
+                               str(w["at"])))
+        with self._write():
+            self._db.executemany("INSERT INTO writes VALUES (?,?,?,?,?)", writes)
+        self.pending_path.unlink(missing_ok=True)
+        return len(writes)
+
+    def registered(self, catalog_host: str) -> set[str]:
+        """Services scanner created or updated in this catalog and has not pruned since."""
+        rows = self._db.execute(
+            "SELECT service_name FROM targets WHERE registered_in=? AND pruned_at IS NULL "
+            "UNION SELECT w.service_name FROM writes w LEFT JOIN targets t ON t.service_name = w.service_name "
+            "WHERE w.catalog_host=? AND (t.pruned_at IS NULL OR w.at > t.pruned_at)",
+            (catalog_host, catalog_host))
+        return {row[0] for row in rows}
 
     @contextlib.contextmanager
     def rehearsal(self) -> Iterator[None]:
@@ -252,6 +309,11 @@ class Inventory:
                 if record and record.registered and catalog_host:
                     self._db.execute("UPDATE targets SET registered_in=?, pruned_at=NULL WHERE service_name=?",
                                      (catalog_host, name))
+            if catalog_host:  # writes of runs that were killed before they could record themselves
+                self._db.execute(
+                    "UPDATE targets SET registered_in=? WHERE registered_in IS NULL AND service_name IN "
+                    "(SELECT w.service_name FROM writes w WHERE w.catalog_host=? "
+                    "AND (targets.pruned_at IS NULL OR w.at > targets.pruned_at))", (catalog_host, catalog_host))
             for event in events:
                 self._db.execute("INSERT INTO events VALUES (?,?,?,?,?)",
                                  (run_id, event.service_name, event.kind, json.dumps(event.detail), now))
