@@ -4,6 +4,7 @@
     python bench/bench.py hang       # N targets that accept a connection and never answer
     python bench/bench.py register   # N services registered into a catalog stand-in with latency
     python bench/bench.py startup    # `scanner --help` wall time, and peak RSS of a big scan
+    python bench/bench.py mask       # masking N distinct secrets against one shared secret (issue 12)
     python bench/bench.py all        # the four, with the figures issue 6 asks for
 
 The stand-ins run in this process (threads); `scanner scan` runs as a child process, exactly as a
@@ -211,9 +212,37 @@ def bench_startup(rss_targets: int) -> dict:
     return figures
 
 
+_MASK_CHILD = """
+import json, sys, time
+from scanner import secrets
+n, shared = int(sys.argv[1]), sys.argv[2] == "shared"
+values = [f"pw-{i:06d}-{i * 7919 % 100003:06d}" for i in range(n)]
+for value in values:
+    secrets.register(values[0] if shared else value)
+texts = [f"superset_{i}: CheckAccess: login refused (400): password {values[i % n]} is not allowed, "
+         f"{json.dumps(values[-1 - i % n])}" for i in range(5 * n)]
+start = time.perf_counter()
+for text in texts:
+    secrets.redact(text)
+print(time.perf_counter() - start)
+"""
+
+
+def bench_mask(n: int) -> dict:
+    """Mask 5*N messages with N distinct registered secrets, and with one shared one (a child each: the
+    registry of secrets is process-wide)."""
+    figures = {}
+    for kind in ("shared", "distinct"):
+        proc = subprocess.run([sys.executable, "-c", _MASK_CHILD, str(n), kind], capture_output=True, text=True,
+                              check=True, cwd=REPO)
+        figures[f"{kind}_s"] = round(float(proc.stdout), 3)
+    report(f"mask: {5 * n} messages, {n} secrets", [(k, f"{v:.3f} s") for k, v in figures.items()])
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario", choices=("probe", "hang", "register", "startup", "all"))
+    parser.add_argument("scenario", choices=("probe", "hang", "register", "startup", "mask", "all"))
     parser.add_argument("-n", type=int, help="number of targets / services (default per scenario)")
     parser.add_argument("--latency", type=float, help="seconds per request of the stand-ins")
     parser.add_argument("--concurrency", type=int, help="scanner --concurrency")
@@ -235,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.n or 1000, args.latency or 0.05, catalog_concurrency, args.concurrency or 64)
     if args.scenario in ("startup", "all"):
         figures["startup"] = bench_startup(args.n or 2000)
+    if args.scenario in ("mask", "all"):
+        figures["mask"] = bench_mask(args.n or 10_000)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0

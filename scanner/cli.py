@@ -18,9 +18,12 @@ from scanner.errors import ConfigError, ExitCode, ScannerError
 EXIT_CODES = """\
 exit codes:
   0    every target was probed fine and every registration succeeded
-  1    some target failed its probe, a registration or catalog call failed, or --prune
-       was refused by a fail-safe or could not delete
-  2    usage or configuration error (nothing was probed or written)
+  1    some target failed its probe or has invalid settings (it is reported, the others
+       are scanned), a registration or catalog call failed, or --prune was refused by a
+       fail-safe or could not delete
+  2    usage or configuration error that stops the run before it starts (bad flags, TOML
+       syntax, an unknown section, bad [catalog]/[scan]/[service]/[inventory] settings):
+       nothing was probed or written
   130  interrupted
 
 environment:
@@ -266,21 +269,18 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(header_style="bold")
-    table.add_column("name", no_wrap=True)
-    table.add_column("service type", no_wrap=True)
-    table.add_column("status", overflow="fold")
-    table.add_column("env variables (also NAME__<INSTANCE>)", no_wrap=True)
-    table.add_column("source", overflow="fold")
+    from scanner.report import write_rows
+
+    cells = []
     for row in rows:
-        status = "[green]enabled[/]" if row["status"] == "enabled" else f"[red]disabled[/]: {row['error']}"
+        status = "enabled" if row["status"] == "enabled" else f"disabled: {row['error']}"
         if row["hint"]:
             status += f" (fix: {row['hint']})"
-        table.add_row(row["name"], row["service_type"] or "-", status, "\n".join(row["env_vars"]) or "(TOML only)",
-                      row["source"])
-    Console(highlight=False).print(table)
+        cells.append((row["name"], row["service_type"] or "-", status,
+                      "\n".join(row["env_vars"]) or "(TOML only)", str(row["source"])))
+    write_rows(Console(highlight=False), ("name", "service type", "status", "env variables (also NAME__<INSTANCE>)",
+                                          "source"), cells, styles={"status": {"enabled": "green", "disabled": "red"}})
     return 0
 
 
@@ -293,15 +293,16 @@ def _print_config(settings, output: str) -> int:
 
     from scanner import registry
     from scanner.settings import describe
-    from scanner.targets import collect_targets
+    from scanner.targets import Rejected, collect
 
     rows = describe(settings)
-    targets = collect_targets(settings, registry.discover())
     target_rows = [
         {"service_name": t.service_name, "platform": t.platform, "url": t.url, "origin": t.origin,
-         "sources": dict(t.sources)}
-        for t in targets
+         "sources": {} if isinstance(t, Rejected) else dict(t.sources),
+         "error": str(t.error) if isinstance(t, Rejected) else None}
+        for t in collect(settings, registry.discover())
     ]
+    invalid = int(ExitCode.FAILURES) if any(t["error"] for t in target_rows) else int(ExitCode.OK)
     if output == "json":
         json.dump({
             "format_version": 1,
@@ -311,24 +312,17 @@ def _print_config(settings, output: str) -> int:
             "targets": target_rows,
         }, sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return 0
+        return invalid
     from rich.console import Console
-    from rich.table import Table
+
+    from scanner.report import write_rows
 
     console = Console(highlight=False)
-    table = Table(header_style="bold", title="settings")
-    for column in ("key", "value", "source"):
-        table.add_column(column, overflow="fold")
-    for key, value, source in rows:
-        table.add_row(key, value, source)
-    console.print(table)
-    targets_table = Table(header_style="bold", title="targets")
-    for column in ("service", "platform", "url", "declared in"):
-        targets_table.add_column(column, overflow="fold")
-    for t in target_rows:
-        targets_table.add_row(t["service_name"], t["platform"], t["url"], t["origin"])
-    console.print(targets_table)
-    return 0
+    write_rows(console, ("key", "value", "source"), rows, title="settings")
+    shown = [(t["service_name"], t["platform"], (t["url"] or "-") + (f" invalid: {t['error']}" if t["error"] else ""),
+              t["origin"]) for t in target_rows]
+    write_rows(console, ("service", "platform", "url", "declared in"), shown, title="targets")
+    return invalid
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

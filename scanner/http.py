@@ -26,7 +26,8 @@ import urllib3
 
 from scanner import __version__
 from scanner.errors import ScannerError
-from scanner.secrets import redact
+from scanner.secrets import clip
+from scanner.urls import display_url
 
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
 USER_AGENT = f"scanner/{__version__} (+https://github.com/bi-scanner)"
@@ -327,7 +328,9 @@ def read_whole(raw: requests.Response, method: str, url: str, max_body: int, bod
 
 def _origin_of(location: str, base: str) -> str:
     target = urlsplit(requests.compat.urljoin(base, location))
-    return f"{target.scheme}://{target.netloc}" if target.netloc else location or "(no Location)"
+    if not target.netloc:
+        return display_url(location) or "(no Location)"
+    return display_url(f"{target.scheme}://{target.netloc}")
 
 
 def _reason(exc: BaseException) -> str:
@@ -353,4 +356,4 @@ def _reason(exc: BaseException) -> str:
         return "connection refused"
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "host name not found"
-    return redact(text[:200])
+    return clip(text, 200)

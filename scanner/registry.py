@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
 from scanner.plugin import Plugin
+from scanner.secrets import clip
 
 GROUP = "scanner.plugins"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -31,7 +32,7 @@ class PluginEntry:
 
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
+    return clip(lines[0], 200) if lines else type(exc).__name__
 
 
 def _describe(ep: EntryPoint) -> str:

@@ -118,12 +118,12 @@ def _write_drift(result: RunResult, say) -> None:
     if result.inventory is None:
         return
     if not result.drift:
-        say(f"\nNo change since the last run (inventory {result.inventory['path']}).")
+        say(f"\nNo change since the last run (inventory {_escape(str(result.inventory['path']))}).")
         return
     say("\nSince the last run:")
     for event in result.drift:
-        say(f"  {_DRIFT_MARK.get(event.kind, '?')} {event.service_name}: {describe_event(event.kind, event.detail)}",
-            markup=True)
+        say(f"  {_DRIFT_MARK.get(event.kind, '?')} {_escape(event.service_name)}: "
+            f"{_escape(describe_event(event.kind, event.detail))}", markup=True)
 
 
 def _write_prune(result: RunResult, say) -> None:
@@ -131,7 +131,7 @@ def _write_prune(result: RunResult, say) -> None:
     if report is None:
         return
     if report.refused:
-        say(f"\n[red]✗[/] prune refused: {report.refused}", markup=True)
+        say(f"\n[red]✗[/] prune refused: {_escape(report.refused)}", markup=True)
         return
     if not report.candidates:
         say("\nprune: no gone service that scanner registered here")
@@ -139,17 +139,18 @@ def _write_prune(result: RunResult, say) -> None:
     verb = "would soft-delete" if report.dry_run else "soft-deleted"
     shown = report.candidates if report.dry_run else report.deleted
     if shown:
-        say(f"\nprune: {verb} {', '.join(shown)} (restorable)")
+        say(f"\nprune: {verb} {_escape(', '.join(shown))} (restorable)")
     if report.already_gone:
-        say(f"prune: already deleted elsewhere: {', '.join(report.already_gone)}")
+        say(f"prune: already deleted elsewhere: {_escape(', '.join(report.already_gone))}")
     for name, error in report.failed.items():
-        say(f"[red]✗[/] prune {name}: {error}", markup=True)
+        say(f"[red]✗[/] prune {_escape(name)}: {_escape(error)}", markup=True)
 
 
-def _escape(text: str) -> str:
+def _escape(text: object) -> str:
+    """Any text that came from outside (names, URLs, messages, versions, the TOML) as literal rich text."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(str(text))
 
 
 def _styled(text: str, style: str | None) -> str:
@@ -163,47 +164,71 @@ def _found(details: dict[str, Any]) -> str:
     return ", ".join(counts) or "-"
 
 
+_COLUMNS = ("service", "platform", "url", "status", "version", "found", "plan", "result")
+
+
+def _row(item: PlanItem) -> tuple[str, ...]:
+    """The plain (unescaped) text of one target's row."""
+    plan = item.action.value + (f" ({', '.join(item.changes)})" if item.changes else "")
+    return (item.target.service_name, item.target.platform, item.probe.canonical_url or item.target.url or "-",
+            item.probe.status.value, item.probe.version or "-", _found(item.probe.details), plan, item.taken or "-")
+
+
+def _fits(rows: list[tuple[str, ...]], width: int) -> bool:
+    """Whether the table shows every cell unfolded within `width` (else cells break mid-word: ``en/ab/le/d``)."""
+    return _fits_columns(_COLUMNS, rows, width)
+
+
+def _write_blocks(rows: list[tuple[str, ...]], say) -> None:
+    """One block per target, for narrow terminals and pipes: whole values, one field per line, easy to grep."""
+    for service, platform, url, status, version, found, plan, taken in rows:
+        say(f"{_escape(service)} ({_escape(platform)}): {_styled(status, _STATUS_STYLE.get(status))}")
+        say(f"    url: {_escape(url)}")
+        say(f"    version: {_escape(version)}   found: {_escape(found)}")
+        say(f"    plan: {_escape(plan)}   result: {_styled(taken, _TAKEN_STYLE.get(taken))}")
+
+
 def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) -> None:
+    """The report for people: a table when it fits the terminal's width (``COLUMNS`` when piped, else 80),
+    else one block per target. Every value from outside is escaped: it is never read as rich markup."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console(file=out, highlight=False)
+    say = functools.partial(console.print, soft_wrap=True)  # detail lines stay whole, for grep
+    rows = [_row(item) for item in result.items]
     table = Table(title=None, show_lines=False, header_style="bold")
-    for column in ("service", "platform", "url", "status", "version", "found", "plan", "result"):
+    for column in _COLUMNS:
         table.add_column(column, overflow="fold")
-    for item in result.items:
-        status = item.probe.status.value
-        plan = item.action.value + (f" ({', '.join(item.changes)})" if item.changes else "")
-        table.add_row(
-            item.target.service_name, item.target.platform, item.probe.canonical_url or item.target.url,
-            _styled(status, _STATUS_STYLE.get(status)), item.probe.version or "-",
-            _found(item.probe.details), plan,
-            _styled(item.taken or "-", _TAKEN_STYLE.get(item.taken or "")),
-        )
+    for row in rows:
+        status, taken = row[3], row[7]
+        table.add_row(*(_escape(v) for v in row[:3]), _styled(status, _STATUS_STYLE.get(status)),
+                      *(_escape(v) for v in row[4:7]), _styled(taken, _TAKEN_STYLE.get(taken)))
     if not result.items:
         console.print("No targets found: set a platform's variables (see `scanner plugins`, e.g. SUPERSET_URL) "
                       "or add [[targets]] to config.toml.", soft_wrap=True, markup=False)
-    else:
+    elif _fits(rows, console.width):
         console.print(table)
-    say = functools.partial(console.print, soft_wrap=True)  # detail lines stay whole, for grep
+    else:
+        _write_blocks(rows, say)
     for item in result.items:
-        name = item.target.service_name
+        name = _escape(item.target.service_name)
         if not item.probe.ok:
-            say(f"[red]✗[/] {name}: {item.probe.message}", markup=True)
+            say(f"[red]✗[/] {name}: {_escape(item.probe.message)}", markup=True)
             if item.probe.hint:
-                say(f"    fix: {item.probe.hint}")
+                say(f"    fix: {_escape(item.probe.hint)}")
         for warning in item.warnings:
             say(f"[yellow]![/] {name}: {_escape(warning)}")
         if item.carried and item.action in (Action.UPDATE, Action.UNCHANGED):
             say(f"[dim]i {name}: kept as set in the catalog: {_escape(', '.join(item.carried))}[/]")
         if item.error:
-            say(f"[red]✗[/] {name}: {item.error}")
+            say(f"[red]✗[/] {name}: {_escape(item.error)}")
         if item.secrets_unverified:
             say(f"[dim]i {name}: the catalog masks secrets, so they were not compared[/]")
     if show_payloads:
         for item in result.items:
             if item.request is not None and item.action in (Action.CREATE, Action.UPDATE):
-                console.print(f"\n[bold]{item.action.value}[/] {item.target.service_name}:")
+                console.print(f"\n[bold]{item.action.value}[/] {_escape(item.target.service_name)}:")
                 console.print_json(json.dumps(item.request.payload(reveal_secrets=False)))
     _write_drift(result, say)
     _write_prune(result, say)
@@ -211,8 +236,49 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
     totals = doc["totals"]
     status = ", ".join(f"{k} {v}" for k, v in sorted(totals["status"].items())) or "no targets"
     taken = ", ".join(f"{k} {v}" for k, v in sorted(totals["taken"].items())) or "nothing to do"
+    if result.inventory and result.inventory.get("error"):
+        say(f"[red]✗[/] inventory: {_escape(result.inventory['error'])}")
     if result.catalog and result.catalog.warning:
         say(f"[yellow]![/] catalog: {_escape(result.catalog.warning)}")
-    where = f"catalog {result.catalog.host} ({result.catalog.version})" if result.catalog else "no catalog"
+    where = (f"catalog {_escape(result.catalog.host)} ({_escape(result.catalog.version)})" if result.catalog
+             else "no catalog")
     mode = " (dry run: nothing written)" if result.dry_run else ""
     say(f"\n{totals['targets']} target(s): {status}. {taken}. {where}{mode}.")
+
+
+def write_rows(console: Any, columns: tuple[str, ...], rows: list[tuple[str, ...]], *, title: str | None = None,
+               styles: dict[str, dict[str, str]] | None = None) -> None:
+    """Rows of plain text (escaped here): a table when every cell fits the console's width, else one block per
+    row (its first cell, then ``column: value`` lines) so that no value is cut into pieces on a narrow terminal
+    or a pipe. `styles`: column -> value -> rich style (e.g. ``{"status": {"enabled": "green"}}``)."""
+    from rich.table import Table
+
+    styles = styles or {}
+
+    def cell(column: str, text: str) -> str:
+        style = styles.get(column, {}).get(text.split(":", 1)[0])
+        return _styled(text, style)
+
+    flat = [tuple(", ".join(v.splitlines()) for v in row) for row in rows]
+    if _fits_columns(columns, rows, console.width):
+        table = Table(header_style="bold", title=title)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(cell(c, v) for c, v in zip(columns, row, strict=True)))
+        console.print(table)
+        return
+    if title:
+        console.print(f"[bold]{_escape(title)}[/]", soft_wrap=True)
+    for row in flat:
+        console.print(cell(columns[0], row[0]), soft_wrap=True)
+        for column, value in zip(columns[1:], row[1:], strict=True):
+            console.print(f"    {_escape(column)}: {cell(column, value)}", soft_wrap=True)
+
+
+def _fits_columns(columns: tuple[str, ...], rows: list[tuple[str, ...]], width: int) -> bool:
+    from rich.cells import cell_len
+
+    widths = [max([cell_len(h), *(cell_len(line) for r in rows for line in (r[n].splitlines() or [""]))])
+              for n, h in enumerate(columns)]
+    return sum(w + 3 for w in widths) + 1 <= width

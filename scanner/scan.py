@@ -132,7 +132,7 @@ def run_scan(
         gate = _HostGate(scan.per_host)
         run_end = run_started + scan.run_deadline if scan.run_deadline else None
 
-        known = _known_services(catalog, len(targets)) if catalog is not None else None
+        known = _known_services(catalog, len(targets), run_end) if catalog is not None else None
 
         def work(target: Target) -> PlanItem:
             with gate(target.url):
@@ -181,14 +181,14 @@ def schema_coverage_warning(version: str) -> str | None:
             "are checked and compared against those; keys the server adds are kept as it holds them")
 
 
-def _known_services(catalog: CatalogClient, targets: int) -> dict[str, dict] | None:
+def _known_services(catalog: CatalogClient, targets: int, run_end: float | None = None) -> dict[str, dict] | None:
     """All current services in a few paged requests, when that is cheaper than one GET per target."""
     if targets < LIST_WHEN_TARGETS:
         return None
     pages = -(-catalog.count_services() // LIST_PAGE)
     if pages >= targets:
         return None
-    known = catalog.list_services()
+    known = catalog.list_services(deadline=run_end)
     log.info("planning against %d catalog services listed in %d page(s)", len(known), max(1, pages))
     return known
 

@@ -8,6 +8,7 @@ references to variables that are not set. Secrets become `SecretStr` as soon as 
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import sys
@@ -27,6 +28,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "config.toml"
 DEFAULT_ENV_FILE = ".env"
@@ -49,7 +52,7 @@ class CatalogSettings(TlsSettings):
         if value is None or not value.strip():
             return None
         url = normalize_base_url(value)
-        return url[: -len("/api")] if url.endswith("/api") else url
+        return re.sub(r"/api(/v1)?$", "", url, flags=re.IGNORECASE)  # with or without /api or /api/v1
 
 
 class ScanSettings(BaseModel):
@@ -155,6 +158,7 @@ class RawTarget:
     index: int               # 1-based position in the file
     values: dict[str, Any] = field(repr=False)  # ${VAR} already expanded: may hold secrets
     where: str = ""                             # "config.toml:[[targets]]#2"
+    error: ConfigError | None = None            # the entry cannot be used (e.g. an unset ${VAR}): a failed target
 
 
 @dataclass
@@ -184,14 +188,17 @@ def load_settings(
     """Read every layer, validate, and return the effective settings (or raise ConfigError)."""
     process_env = dict(os.environ if environ is None else environ)
     env_path = _pick_file(env_file, "--env-file", DEFAULT_ENV_FILE)
-    file_env = _read_env_file(env_path) if env_path else {}
+    file_env = _read_env_file(env_path, process_env) if env_path else {}
     env = {**file_env, **process_env}
     env_sources = {k: (env_path.name if env_path else ".env") for k in file_env}
     env_sources.update({k: "env" for k in process_env})
 
     config_path = _pick_file(config or process_env.get("SCANNER_CONFIG"), "--config", DEFAULT_CONFIG)
-    document = _read_toml(config_path, env) if config_path else {}
+    document = _read_toml(config_path) if config_path else {}
     cfg_name = config_path.name if config_path else DEFAULT_CONFIG
+    # ${VAR} in the sections now (a problem there stops the run); in each [[targets]] entry below (a problem
+    # there fails that target only)
+    document = {k: v if k == "targets" else _expand(v, env, cfg_name, k) for k, v in document.items()}
 
     unknown = [k for k in document if k not in (*SECTIONS, "targets")]
     if unknown:
@@ -239,7 +246,7 @@ def load_settings(
     raw_targets = document.get("targets", [])
     if not isinstance(raw_targets, list) or not all(isinstance(t, dict) for t in raw_targets):
         raise ConfigError("'targets' must be an array of tables: [[targets]]", where=cfg_name)
-    targets = [RawTarget(i, t, f"{cfg_name}:[[targets]]#{i}") for i, t in enumerate(raw_targets, 1)]
+    targets = [_raw_target(i, t, env, cfg_name) for i, t in enumerate(raw_targets, 1)]
 
     return Settings(
         catalog=catalog, scan=models["scan"], service=models["service"],  # type: ignore[arg-type]
@@ -249,16 +256,35 @@ def load_settings(
     )
 
 
-def validate_model(model: type[BaseModel], values: Mapping[str, Any], locate: Callable[[tuple], str]) -> Any:
-    """Validate `values` against `model`; the first problem becomes a ConfigError at `locate(loc)`."""
+def target_where(file: str, index: int) -> str:
+    """The one way a ``[[targets]]`` entry is named in messages: ``config.toml:[[targets]]#2`` (1-based)."""
+    return f"{file}:[[targets]]#{index}"
+
+
+def _raw_target(index: int, values: dict[str, Any], env: Mapping[str, str], file: str) -> RawTarget:
+    where = target_where(file, index)
+    try:
+        return RawTarget(index, _expand(values, env, file, where.split(":", 1)[1]), where)
+    except ConfigError as exc:
+        return RawTarget(index, {k: v for k, v in values.items() if k in ("platform", "instance", "name", "url")},
+                         where, error=exc)
+
+
+def validate_model(model: type[BaseModel], values: Mapping[str, Any], locate: Callable[[tuple], str],
+                   known: Iterable[str] = ()) -> Any:
+    """Validate `values` against `model`; the first problem becomes a ConfigError at `locate(loc)`.
+    `known`: keys accepted besides the model's fields (offered in "did you mean" hints)."""
     try:
         return model.model_validate(dict(values))
     except ValidationError as exc:
-        raise config_error_from(exc, model, locate) from None
+        raise config_error_from(exc, model, locate, known) from None
 
 
-def config_error_from(exc: ValidationError, model: type[BaseModel], locate: Callable[[tuple], str]) -> ConfigError:
-    err = exc.errors(include_url=False, include_input=False)[0]
+def config_error_from(exc: ValidationError, model: type[BaseModel], locate: Callable[[tuple], str],
+                      known: Iterable[str] = ()) -> ConfigError:
+    errors = exc.errors(include_url=False, include_input=False)
+    # a misspelt key is also reported as the real key missing: name the misspelling, which is the cause
+    err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     whole = not err.get("loc")  # a model-level rule (e.g. "one of these pairs"): no key to name
     loc = tuple(err.get("loc") or ("?",))
     key = ".".join(str(p) for p in loc)
@@ -269,7 +295,7 @@ def config_error_from(exc: ValidationError, model: type[BaseModel], locate: Call
     hint = None
     if err.get("type") == "extra_forbidden":
         message = f"unknown key {key!r}"
-        hint = _did_you_mean(str(loc[-1]), model.model_fields)
+        hint = _did_you_mean(str(loc[-1]), [*model.model_fields, *known])
     elif err.get("type") == "missing":
         message = f"missing required key {key!r}"
     elif not whole:
@@ -292,25 +318,45 @@ def _pick_file(explicit: str | None, flag: str, default: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
-    from dotenv import dotenv_values
+# KEY='value' (optionally after `export`, the key optionally quoted): the value is taken literally
+_SINGLE_QUOTED = re.compile(r"\s*(?:export[^\S\r\n]+)?(?:'[^']+'|[^=#\s]+)[^\S\r\n]*=[^\S\r\n]*'")
+
+
+def _read_env_file(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """A dotenv file, parsed by python-dotenv. ``${VAR}`` (and ``${VAR:-default}``) is expanded in unquoted
+    and double-quoted values, from the values above it and the environment, as python-dotenv does; a
+    single-quoted value is literal, as in shells and Docker Compose (python-dotenv would expand it)."""
+    from dotenv.parser import parse_stream
+    from dotenv.variables import parse_variables
 
     try:
-        values = dotenv_values(path)
+        with path.open(encoding="utf-8") as fh:
+            bindings = list(parse_stream(fh))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", where=str(path)) from None
-    return {k: v for k, v in values.items() if v is not None}
+    values: dict[str, str] = {}
+    for binding in bindings:
+        if binding.error:
+            log.warning("%s: line %d is not KEY=value; ignored", path.name, binding.original.line)
+            continue
+        if binding.key is None or binding.value is None:
+            continue
+        if _SINGLE_QUOTED.match(binding.original.string):
+            values[binding.key] = binding.value
+        else:
+            env = {**environ, **values}
+            values[binding.key] = "".join(atom.resolve(env) for atom in parse_variables(binding.value))
+    return values
 
 
-def _read_toml(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            document = tomllib.load(fh)
+            return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", where=path.name) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=path.name) from None
-    return _expand(document, env, path.name, "")
 
 
 _VAR_RE = re.compile(r"\$\$|\$\{([^}]*)\}")

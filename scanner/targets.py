@@ -2,6 +2,10 @@
 
 Env variables use the vendor-native names a plugin declares; ``NAME__<INSTANCE>`` declares more
 instances of one platform (``SUPERSET_URL__FINANCE`` + ``SUPERSET_PASSWORD__FINANCE``).
+
+One target whose settings are invalid (a bad key or value in one ``[[targets]]`` entry or one env instance)
+does not stop the run: `collect` returns it as a `Rejected` entry, reported as a failed target and never
+probed or registered, while the others are scanned.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ import difflib
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -20,6 +25,10 @@ from scanner.naming import check_service_name, instance_from_url, service_name, 
 from scanner.plugin import EnvVar, Plugin, ServiceMeta, Target
 from scanner.registry import PluginEntry
 from scanner.settings import ServiceDefaults, Settings, validate_model
+from scanner.urls import normalize_base_url
+
+if TYPE_CHECKING:
+    from scanner.plan import PlanItem
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +59,93 @@ def _known(name: str, names: Mapping[str, Any]) -> str:
     return "installed: " + (", ".join(sorted(names)) or "none")
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """A declared target whose settings are invalid: reported as a failed target, never probed or registered."""
+
+    platform: str
+    service_name: str  # the name it would have had, or its origin when that cannot be known
+    origin: str        # "config.toml:[[targets]]#2", "env:SUPERSET_URL__FINANCE"
+    error: ConfigError
+    instance: str = ""
+    url: str = ""
+
+
 def collect_targets(settings: Settings, entries: list[PluginEntry]) -> list[Target]:
-    """Every target to probe, from the TOML and the environment, in a stable order."""
+    """Every target to probe, from the TOML and the environment, in a stable order.
+    Raises the first invalid target's ConfigError (`collect` reports it and keeps the others)."""
+    found = collect(settings, entries)
+    for entry in found:
+        if isinstance(entry, Rejected):
+            raise entry.error
+    return [t for t in found if isinstance(t, Target)]
+
+
+def collect(settings: Settings, entries: list[PluginEntry]) -> list[Target | Rejected]:
+    """Every declared target, from the TOML and the environment, in a stable order; an invalid one is a
+    `Rejected`. Raises ConfigError only for what stops the whole run (e.g. an unknown ``--platform``)."""
     plugins = select_plugins(entries, settings.scan.platforms)
     by_name = {e.name: e for e in entries}
-    targets: list[Target] = []
+    found: list[Target | Rejected] = []
     for raw in settings.targets:
-        target = _toml_target(raw.values, raw.where, plugins, by_name, settings.service)
+        try:
+            if raw.error is not None:
+                raise raw.error
+            target = _toml_target(raw.values, raw.where, plugins, by_name, settings.service)
+        except ConfigError as exc:
+            platform = raw.values.get("platform")
+            if isinstance(platform, str) and platform.lower() in by_name and platform.lower() not in plugins \
+                    and by_name[platform.lower()].plugin is not None:
+                continue  # a platform not selected with --platform
+            found.append(_rejected_toml(raw.values, raw.where, exc))
+            continue
         if target is not None:
-            targets.append(target)
+            found.append(target)
     if settings.scan.env_discovery:
-        declared = {(t.platform, t.url) for t in targets}
+        declared = {(t.platform, t.url) for t in found if isinstance(t, Target)}
         for plugin in plugins.values():
             for target in _env_targets(plugin, settings):
-                if (target.platform, target.url) in declared:
+                if isinstance(target, Target) and (target.platform, target.url) in declared:
                     log.debug("%s: also declared in the TOML; the TOML target wins", target.origin)
                     continue
-                targets.append(target)
-    _check_unique(targets)
-    return targets
+                found.append(target)
+    return _check_unique(found)
+
+
+def rejected_item(rejected: Rejected) -> PlanItem:
+    """The report entry of an invalid target: status error, its one-line message, not probed, not registered."""
+    from scanner.plan import Action, PlanItem
+    from scanner.plugin import ProbeResult, Status, TargetSettings
+
+    target = Target(
+        platform=rejected.platform, instance=rejected.instance, service_name=rejected.service_name,
+        settings=TargetSettings.model_construct(url=rejected.url), sources={}, origin=rejected.origin,
+    )
+    message = f"invalid settings: {rejected.error}"
+    probe = ProbeResult(status=Status.ERROR, steps=[], canonical_url=rejected.url or None, message=message,
+                        hint="fix this target's settings (the other targets were scanned)")
+    return PlanItem(target, probe, Action.SKIP, reason=f"not probed: {message}", taken="skipped")
+
+
+def _rejected_toml(values: Mapping[str, Any], where: str, error: ConfigError) -> Rejected:
+    """A `Rejected` for a ``[[targets]]`` entry, named as it would have been when that can still be told."""
+    platform = values.get("platform")
+    platform = platform.lower() if isinstance(platform, str) and platform.strip() else "?"
+    url = _url_or_empty(values.get("url"))
+    instance = values.get("instance")
+    instance = slug(instance) if isinstance(instance, str) and slug(instance) else (
+        instance_from_url(url) if url else "")
+    name = values.get("name")
+    if not (isinstance(name, str) and not check_service_name(name)):
+        name = service_name(platform, instance) if platform != "?" and instance else where
+    return Rejected(platform=platform, service_name=name, origin=where, error=error, instance=instance, url=url)
+
+
+def _url_or_empty(value: Any) -> str:
+    try:
+        return normalize_base_url(value) if isinstance(value, str) else ""
+    except ValueError:
+        return ""
 
 
 def _service_meta(values: Mapping[str, Any], defaults: ServiceDefaults, where: str) -> ServiceMeta:
@@ -103,7 +180,7 @@ def _toml_target(
     if plugin is None:  # not selected with --platform
         return None
     fields = {k: v for k, v in values.items() if k not in META_KEYS}
-    settings = validate_model(plugin.settings_model, fields, lambda loc: f"{where}.{loc[0]}")
+    settings = validate_model(plugin.settings_model, fields, lambda loc: f"{where}.{loc[0]}", known=META_KEYS)
     _register_secrets(settings)
     instance = values.get("instance")
     if instance is not None and (not isinstance(instance, str) or not slug(instance)):
@@ -119,12 +196,13 @@ def _toml_target(
     )
 
 
-def _env_targets(plugin: Plugin, settings: Settings) -> list[Target]:
+def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
     anchor = next((v for v in plugin.env_vars if v.field == "url"), None)
     if anchor is None:
         return []
     env = settings.env
     instances: dict[str, dict[str, tuple[EnvVar, str, str]]] = {}
+    problems: dict[str, tuple[str, ConfigError]] = {}  # suffix -> (origin, what is wrong): that instance only
     pattern = re.compile(rf"^{re.escape(anchor.name)}(?:__(.*))?$")
     for key in sorted(env):
         match = pattern.match(key)
@@ -132,18 +210,21 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target]:
             continue
         suffix = match.group(1)
         if suffix is not None and not _SUFFIX_RE.match(suffix):
-            raise ConfigError(
+            problems[suffix] = (settings.env_source(key), ConfigError(
                 f"bad instance suffix {suffix!r}", where=settings.env_source(key),
                 hint="use letters, digits and single underscores, e.g. SUPERSET_URL__FINANCE",
-            )
+            ))
+            continue
         instances[suffix or ""] = {}
     for var in plugin.env_vars:
         pattern = re.compile(rf"^{re.escape(var.name)}(?:__(.*))?$")
-        for key in env:
+        for key in sorted(env):
             match = pattern.match(key)
             if not match:
                 continue
             suffix = match.group(1) or ""
+            if suffix in problems:
+                continue
             if suffix not in instances:
                 if var is anchor:
                     continue  # set but empty: not an instance
@@ -151,30 +232,47 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target]:
                     log.warning("%s is set but %s is not: no %s target from the environment",
                                 key, anchor.name, plugin.name)
                     continue
-                raise ConfigError(
-                    f"{key} is set but {anchor.name}{'__' + suffix if suffix else ''} is not",
+                problems[suffix] = (settings.env_source(key), ConfigError(
+                    f"{key} is set but {anchor.name}__{suffix} is not",
                     where=settings.env_source(key), hint="every instance needs its URL",
-                )
+                ))
+                continue
             value = env[key]
             if var.secret and value == "":
-                raise ConfigError(f"{key} is set but empty", where=settings.env_source(key))
+                problems[suffix] = (settings.env_source(key), ConfigError(
+                    f"{key} is set but empty", where=settings.env_source(key)))
+                continue
             if value.strip() == "":
                 continue
             instances[suffix][var.field] = (var, key, value if var.secret else value.strip())
-    targets = []
-    for suffix, found in sorted(instances.items()):
+    targets: list[Target | Rejected] = []
+    for suffix in sorted({*instances, *problems}):
+        found = instances.get(suffix, {})
+        url = _url_or_empty(found["url"][2]) if "url" in found else ""
+        valid_suffix = bool(_SUFFIX_RE.match(suffix)) if suffix else True
+        instance = slug(suffix) if suffix and valid_suffix else (instance_from_url(url) if url else "")
+        if suffix in problems:
+            origin, error = problems[suffix]
+            name = service_name(plugin.name, instance) if instance else origin
+            targets.append(Rejected(plugin.name, name, origin, error, instance=instance, url=url))
+            continue
         values = {fld: value for fld, (_, _, value) in found.items()}
         sources = {fld: settings.env_source(key) for fld, (_, key, _) in found.items()}
         where_url = sources["url"]
-        target_settings = validate_model(
-            plugin.settings_model, values,
-            lambda loc, s=sources, w=where_url: s.get(str(loc[0]), w),
-        )
+        try:
+            target_settings = validate_model(
+                plugin.settings_model, values,
+                lambda loc, s=sources, w=where_url: s.get(str(loc[0]), w),
+            )
+            instance = slug(suffix) if suffix else instance_from_url(target_settings.url)
+            name = service_name(plugin.name, instance)
+            if problem := check_service_name(name):
+                raise ConfigError(problem, where=where_url)
+        except ConfigError as exc:
+            name = service_name(plugin.name, instance) if instance else where_url
+            targets.append(Rejected(plugin.name, name, where_url, exc, instance=instance, url=url))
+            continue
         _register_secrets(target_settings)
-        instance = slug(suffix) if suffix else instance_from_url(target_settings.url)
-        name = service_name(plugin.name, instance)
-        if problem := check_service_name(name):
-            raise ConfigError(problem, where=where_url)
         targets.append(Target(
             platform=plugin.name, instance=instance, service_name=name, settings=target_settings,
             sources=sources, origin=where_url, service=_service_meta({}, settings.service, "[service]"),
@@ -189,13 +287,34 @@ def _register_secrets(model: Any) -> None:
             secrets.register(value)
 
 
-def _check_unique(targets: list[Target]) -> None:
-    seen: dict[str, Target] = {}
-    for target in targets:
-        other = seen.get(target.service_name)
-        if other is not None:
-            raise ConfigError(
-                f"service name {target.service_name!r} is also used by {other.origin}",
-                where=target.origin, hint="give one of them its own 'name' or 'instance'",
-            )
-        seen[target.service_name] = target
+def _check_unique(found: list[Target | Rejected]) -> list[Target | Rejected]:
+    """A service name used twice: the later target is rejected (the first keeps it)."""
+    seen: dict[str, Target | Rejected] = {}
+    out: list[Target | Rejected] = []
+    for entry in found:
+        other = seen.get(entry.service_name)
+        if other is not None and isinstance(entry, Target):
+            entry = Rejected(entry.platform, entry.service_name, entry.origin, ConfigError(
+                f"service name {entry.service_name!r} is also used by {other.origin}",
+                where=entry.origin, hint="give one of them its own 'name' or 'instance'",
+            ), instance=entry.instance, url=entry.url)
+        seen.setdefault(entry.service_name, entry)
+        out.append(entry)
+    return out
+
+
+def with_rejected(result: Any, found: list[Target | Rejected]) -> set[int]:
+    """Put a report entry for each rejected target into `result.items` (a RunResult), in declaration order;
+    returns the ids of those entries (they are not observations of an instance: the inventory skips them)."""
+    by_name = {item.target.service_name: item for item in result.items}
+    items: list[PlanItem] = []
+    added: set[int] = set()
+    for entry in found:
+        if isinstance(entry, Rejected):
+            item = rejected_item(entry)
+            added.add(id(item))
+            items.append(item)
+        elif entry.service_name in by_name:
+            items.append(by_name.pop(entry.service_name))
+    result.items[:] = [*items, *by_name.values()]
+    return added

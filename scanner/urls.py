@@ -12,7 +12,46 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_MASK = "*********"  # = scanner.secrets.MASK (not imported: scanner.secrets imports this module)
+_URL_PARTS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://|//)?(?P<authority>[^/?#]*)(?P<rest>.*)$", re.DOTALL)
+_URL_IN_TEXT = re.compile(r"(?:\b[A-Za-z][A-Za-z0-9+.-]*://|(?<=with url: )/)[^\s'\"<>`]*")
 _HOST_RE = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$")
+
+
+def display_url(raw: str) -> str:
+    """`raw` fit for a message, a report, a log or the inventory: userinfo, query values and fragment hidden.
+
+    Works on a URL as typed, also without a scheme (`user:password@host`) and when it does not parse.
+    """
+    text = str(raw or "")
+    match = _URL_PARTS.match(text)
+    if match is None:  # pragma: no cover - the pattern matches any string
+        return _MASK
+    scheme, authority, rest = match.group("scheme") or "", match.group("authority"), match.group("rest")
+    if "@" in authority:
+        authority = _MASK + "@" + authority.rpartition("@")[2]
+    rest, hash_, fragment = rest.partition("#")
+    path, question, query = rest.partition("?")
+    return scheme + authority + path + question + _mask_values(query) + hash_ + _mask_values(fragment)
+
+
+def _mask_values(query: str) -> str:
+    if not query:
+        return query
+    return "&".join(f"{p.split('=', 1)[0]}={_MASK}" if "=" in p else (_MASK if p else p) for p in query.split("&"))
+
+
+def scrub_urls(text: str) -> str:
+    """`text` with every URL in it passed through `display_url` (what `scanner.secrets.redact` applies)."""
+    if "/" not in text:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        url = match.group(0)
+        core = url.rstrip(".,;:)]}!")
+        return display_url(core) + url[len(core):]
+
+    return _URL_IN_TEXT.sub(one, text)
 
 
 def normalize_base_url(raw: str) -> str:
@@ -20,27 +59,28 @@ def normalize_base_url(raw: str) -> str:
     text = (raw or "").strip()
     if not text:
         raise ValueError("URL is empty")
+    shown = display_url(text)  # every message names the URL as typed, minus userinfo and query values
     if "://" not in text:
-        raise ValueError(f"URL {text!r} has no scheme (did you mean {'https://' + text!r}?)")
+        raise ValueError(f"URL {shown!r} has no scheme (did you mean {'https://' + shown!r}?)")
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise ValueError(f"URL {text!r} must start with http:// or https://")
+        raise ValueError(f"URL {shown!r} must start with http:// or https://")
     if parts.username or parts.password:
         raise ValueError("URL must not contain credentials; set them in their own variables")
     host = (parts.hostname or "").lower()
     if not host:
-        raise ValueError(f"URL {text!r} has no host")
+        raise ValueError(f"URL {shown!r} has no host")
     if not _is_valid_host(host):
-        raise ValueError(f"URL {text!r} has an invalid host {host!r}")
+        raise ValueError(f"URL {shown!r} has an invalid host {host!r}")
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"URL {text!r} has an invalid port") from None
+        raise ValueError(f"URL {shown!r} has an invalid port") from None
     if port == 0:
-        raise ValueError(f"URL {text!r} has an invalid port")
+        raise ValueError(f"URL {shown!r} has an invalid port")
     if parts.query or parts.fragment:
-        raise ValueError(f"URL {text!r} must not have a query or fragment")
+        raise ValueError(f"URL {shown!r} must not have a query or fragment")
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"

@@ -81,13 +81,14 @@ def test_config_shows_sources_and_masks_secrets(tmp_path, run_cli):
          "connectionOptions.a: Input should be a valid string"),
     ],
 )
-def test_bad_config_exit_2_one_line(tmp_path, run_cli, toml, expected):
+def test_bad_target_is_one_line_and_exit_1(tmp_path, run_cli, toml, expected):
+    """One bad [[targets]] entry is reported as a failed target, on one line; the run goes on (exit 1)."""
     (tmp_path / "config.toml").write_text(toml)
     result = run_cli("scan")
-    assert result.code == 2, result.stdout + result.stderr
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scanner: error: ")
+    assert result.code == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "scanner: error" not in result.stderr
+    lines = [line for line in result.stdout.splitlines() if "invalid settings: " in line]
+    assert len(lines) == 1 and lines[0].startswith("✗ "), result.stdout
     assert expected in lines[0]
 
 

@@ -100,16 +100,18 @@ def test_a_stray_looker_ini_and_sdk_variables_are_never_read(run_cli, looker, ca
     ("TIMEOUT", "0", "LOOKERSDK_TIMEOUT"),
 ])
 def test_bad_sdk_variables_are_one_line_config_errors(run_cli, looker, var, value, needle):
+    """A bad variable makes that target a reported failure (one line naming it), not probed; exit 1."""
     env = {**looker_env("A", looker.url, "good-id", SECRET), f"LOOKERSDK_{var}__A": value}
-    result = run_cli("scan", env=env)
-    assert result.code == 2
-    assert result.stderr.count("\n") == 1 and needle in result.stderr and "Traceback" not in result.stderr
+    result, by = scan(run_cli, env)
+    assert result.code == 1 and "Traceback" not in result.stderr
+    message = by["a"]["message"]
+    assert by["a"]["status"] == "error" and by["a"]["steps"] == [] and message.count("\n") == 0 and needle in message
     assert looker.requests == []
 
 
 def test_missing_secret_names_the_variable(run_cli, looker):
     result = run_cli("scan", env={"LOOKERSDK_BASE_URL": looker.url, "LOOKERSDK_CLIENT_ID": "good-id"})
-    assert result.code == 2 and "clientSecret" in result.stderr and "LOOKERSDK_BASE_URL" in result.stderr
+    assert result.code == 1 and "clientSecret" in result.stdout and "LOOKERSDK_BASE_URL" in result.stdout
 
 
 def test_api_server_url_on_the_same_host_becomes_the_registered_address(run_cli, catalog):

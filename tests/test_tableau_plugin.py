@@ -130,9 +130,12 @@ def test_persistent_rate_limit_is_an_error_with_a_hint(run_cli, tableau):
     ({"TABLEAU_TOKEN_NAME": "n", "TABLEAU_TOKEN_SECRET": ""}, "TABLEAU_TOKEN_SECRET"),
 ])
 def test_bad_credentials_settings_are_one_line_config_errors(run_cli, tableau, env, needle):
-    result = run_cli("scan", env={"TABLEAU_URL": tableau.url, **env})
-    assert result.code == 2, result.stderr
-    assert result.stderr.count("\n") == 1 and needle in result.stderr and "Traceback" not in result.stderr
+    """Bad settings make that target a reported failure (one line naming the problem), not probed; exit 1."""
+    result, by = scan(run_cli, {"TABLEAU_URL": tableau.url, **env})
+    assert result.code == 1, result.stderr
+    [entry] = by.values()
+    assert entry["status"] == "error" and entry["steps"] == [] and "Traceback" not in result.stderr
+    assert entry["message"].count("\n") == 0 and needle in entry["message"]
     assert tableau.requests == []
 
 

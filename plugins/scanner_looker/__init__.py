@@ -42,6 +42,7 @@ from scanner.plugin import (
     Target,
     TargetSettings,
 )
+from scanner.secrets import clip
 from scanner.urls import normalize_base_url
 
 API_VERSION = "4.0"
@@ -270,8 +271,8 @@ def _message(exc: Exception) -> str:
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"][:200]
-    return " ".join(raw.split())[:200] or "(empty body)"
+        return clip(body["message"], 200)
+    return clip(" ".join(raw.split()), 200) or "(empty body)"
 
 
 def _json(resp) -> object:

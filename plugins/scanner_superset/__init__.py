@@ -38,6 +38,7 @@ from scanner.plugin import (
     TargetSettings,
     reach_step,
 )
+from scanner.secrets import clip
 
 _UI_PATH = re.compile(r"/(login|superset|dashboard|chart|explore|sqllab|api|health)(/.*)?$")
 _LOGIN_MARKERS = ("<title>Superset</title>", 'alt="Superset"')
@@ -169,14 +170,14 @@ def _message(resp) -> str:
     try:
         body = resp.json()
     except HttpError:
-        return resp.text[:120].strip() or "(empty body)"
+        return clip(resp.text.strip(), 120).strip() or "(empty body)"
     if isinstance(body, dict):
         message = body.get("message") or body.get("msg") or body
         if isinstance(message, dict):
             message = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
                                 for k, v in message.items())
-        return str(message)[:200]
-    return str(body)[:200]
+        return clip(message, 200)
+    return clip(body, 200)
 
 
 class SupersetPlugin(Plugin):

@@ -4,17 +4,23 @@
 - Retries with backoff for 429/502/503/504 and connection errors, honouring ``Retry-After``
   (urllib3's `Retry`, capped so a hostile header cannot stall the run). PUT is an upsert, so a
   retried PUT cannot create a duplicate.
-- Every error becomes one `CatalogError` line with the method, path, status and the server's
-  own ``message``. No token, no body with secrets, ever appears in it.
+- Every error becomes one `CatalogError` line with the method, the path really requested, the status
+  and the server's own ``message``. No token, no body with secrets, ever appears in it.
+- Surprises are named, never crashed on: a 200 that is HTML (an SSO login page), JSON of the wrong
+  shape, a redirect (reported with its ``Location``, never followed: the token goes nowhere else),
+  https on a port that speaks plain http, and paging that never ends (a repeated cursor, an empty
+  page naming a next one, more pages than the catalog's own total, or the run deadline).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -22,7 +28,7 @@ from urllib3.util.retry import Retry
 
 from scanner.errors import CatalogAuthError, CatalogError
 from scanner.http import USER_AGENT
-from scanner.secrets import redact
+from scanner.secrets import clip, redact
 from scanner.settings import CatalogSettings
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,8 @@ SERVICES = "/services/dashboardServices"
 RETRY_STATUSES = (429, 502, 503, 504)
 MAX_RETRY_AFTER = 60.0
 LIST_PAGE = 500
+MAX_LIST_PAGES = 10_000  # a listing whose first page gives no total stops here
+HOST_HINT = "check OPENMETADATA_HOST"
 
 
 class _CappedRetry(Retry):
@@ -60,8 +68,8 @@ class CatalogClient:
     def __init__(self, settings: CatalogSettings):
         if not settings.host or not settings.jwt_token:
             raise ValueError("CatalogClient needs a host and a token")
-        self.host = settings.host
-        self.api = settings.host + "/api/v1"
+        self.host = api_base(settings.host)
+        self.api = self.host + "/api/v1"
         self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.session = requests.Session()
         self.session.trust_env = False
@@ -92,12 +100,11 @@ class CatalogClient:
     # -- plumbing -------------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, ok: tuple[int, ...] = (200,), **kw: Any) -> requests.Response:
         url = self.api + path
-        shown = "/api/v1" + path.split("?")[0]
+        shown = urlsplit(url).path  # the path really requested, whatever OPENMETADATA_HOST holds
         try:
             resp = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kw)
-        except requests.exceptions.SSLError:
-            raise CatalogError(f"catalog {self.host}: TLS verification failed "
-                               "(set OPENMETADATA_CA_BUNDLE, or OPENMETADATA_VERIFY_SSL=false)") from None
+        except requests.exceptions.SSLError as exc:
+            raise CatalogError(_tls_line(self.host, exc)) from None
         except requests.exceptions.RetryError as exc:
             raise CatalogError(f"catalog {method} {shown}: gave up after retries ({_short(exc)})") from None
         except requests.exceptions.Timeout:
@@ -108,6 +115,8 @@ class CatalogClient:
             raise CatalogError(f"catalog {method} {shown}: {_short(exc)}") from None
         if resp.status_code in ok:
             return resp
+        if 300 <= resp.status_code < 400:
+            raise CatalogError(_redirect_line(method, url, shown, resp, self.host), status=resp.status_code)
         message = _server_message(resp)
         line = f"catalog {method} {shown} -> {resp.status_code}: {message}"
         retried = len(getattr(getattr(resp.raw, "retries", None), "history", ()) or ())
@@ -115,12 +124,34 @@ class CatalogClient:
             line += f" (after {retried} retries)"
         if resp.status_code in (401, 403):
             raise CatalogAuthError(line + " (check OPENMETADATA_JWT_TOKEN and its roles)", status=resp.status_code)
+        if resp.status_code == 404 and path == "/system/version":
+            line += (f" (no OpenMetadata API at {self.api}: OPENMETADATA_HOST should be the catalog's base URL, "
+                     "e.g. http://host:8585, with or without /api)")
         raise CatalogError(line, status=resp.status_code)
+
+    @staticmethod
+    def _json(resp: requests.Response) -> Any:
+        """The body as JSON, or a CatalogError line saying what came instead (HTML, empty, text)."""
+        try:
+            return resp.json()
+        except ValueError:
+            raise CatalogError(f"{_where(resp)}: {_not_json(resp)}", status=resp.status_code) from None
+
+    @staticmethod
+    def _shape(resp: requests.Response, what: str) -> CatalogError:
+        return CatalogError(f"{_where(resp)}: answered JSON of the wrong shape ({what}); is OPENMETADATA_HOST "
+                            "an OpenMetadata server?", status=resp.status_code)
 
     # -- API ------------------------------------------------------------------------------------
     def server_version(self) -> str:
-        body = self._call("GET", "/system/version").json()
-        return str(body.get("version", "unknown"))
+        resp = self._call("GET", "/system/version")
+        body = self._json(resp)
+        if not isinstance(body, dict):
+            raise self._shape(resp, f"expected an object with a 'version', got {_kind(body)}")
+        version = body.get("version")
+        if not isinstance(version, str) or not version.strip():
+            raise self._shape(resp, f"'version' is {_kind(version)}, not a version string")
+        return version.strip()[:64]
 
     def get_service(self, name: str) -> dict[str, Any] | None:
         """The service named `name` (soft-deleted included), or None."""
@@ -128,32 +159,99 @@ class CatalogClient:
         resp = self._call("GET", path, ok=(200, 404))
         if resp.status_code == 404:
             return None
-        return resp.json()
+        entity = self._json(resp)
+        problem = entity_problem(entity)
+        if problem:
+            raise self._shape(resp, f"the service {problem}")
+        return entity
 
     def count_services(self) -> int:
         """How many dashboard services the catalog holds (soft-deleted included)."""
-        body = self._call("GET", f"{SERVICES}?limit=1&include=all").json()
-        return int((body.get("paging") or {}).get("total") or 0)
+        resp = self._call("GET", f"{SERVICES}?limit=1&include=all")
+        body = self._json(resp)
+        paging = body.get("paging") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(paging, dict | None):
+            raise self._shape(resp, f"expected a list page with 'paging', got {_kind(body)}")
+        total = (paging or {}).get("total") or 0
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            raise self._shape(resp, f"'paging.total' is {_kind(total)}, not a count")
+        return total
 
-    def list_services(self, page_size: int = LIST_PAGE) -> dict[str, dict[str, Any]]:
-        """Every dashboard service (soft-deleted included) by name, with the fields a plan needs."""
+    def list_services(self, page_size: int = LIST_PAGE, *, deadline: float | None = None,
+                      ) -> dict[str, dict[str, Any]]:
+        """Every dashboard service (soft-deleted included) by name, with the fields a plan needs.
+
+        Paging always ends: a cursor seen before, a page that adds no service but names a next one,
+        more pages than the first page's ``total`` allows, or `deadline` (``time.monotonic()``) passed
+        each end the listing with a CatalogError."""
         services: dict[str, dict[str, Any]] = {}
         after: str | None = None
+        seen: set[str] = set()
+        pages, max_pages = 0, MAX_LIST_PAGES
         while True:
+            if deadline is not None and time.monotonic() > deadline:
+                raise CatalogError(f"catalog GET {urlsplit(self.api + SERVICES).path}: listing the services ran "
+                                   f"past the run deadline after {pages} page(s) ({len(services)} services)")
             query = f"?fields=owners,tags,domains&include=all&limit={page_size}"
             if after:
                 query += f"&after={quote(after, safe='')}"
-            body = self._call("GET", SERVICES + query).json()
-            for entity in body.get("data") or []:
+            resp = self._call("GET", SERVICES + query)
+            data, after, total = self._page(resp)
+            pages += 1
+            if pages == 1 and total is not None:
+                max_pages = min(MAX_LIST_PAGES, -(-total // page_size) + 1)
+            added = 0
+            for entity in data:
+                added += entity["name"] not in services
                 services[entity["name"]] = entity
-            after = (body.get("paging") or {}).get("after")
             if not after:
                 return services
+            never_ends = f"{_where(resp)}: paging never ends: "
+            if after in seen:
+                raise CatalogError(never_ends + f"page {pages} names a next page it named before "
+                                   f"({_cut(after)}); stopped with {len(services)} services")
+            if not added:
+                raise CatalogError(never_ends + f"page {pages} adds no service but names a next page "
+                                   f"({_cut(after)}); stopped with {len(services)} services")
+            if pages >= max_pages:
+                raise CatalogError(never_ends + f"{pages} pages of {page_size} and still a next page, for a "
+                                   f"catalog that counts {total if total is not None else 'no total'} services")
+            seen.add(after)
+
+    def _page(self, resp: requests.Response) -> tuple[list[dict[str, Any]], str | None, int | None]:
+        """A list page's ``data``, ``paging.after`` and ``paging.total``, each checked."""
+        body = self._json(resp)
+        if not isinstance(body, dict):
+            raise self._shape(resp, f"expected a list page {{data, paging}}, got {_kind(body)}")
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise self._shape(resp, f"'data' is {_kind(data)}, not a list")
+        for n, entity in enumerate(data):
+            problem = entity_problem(entity)
+            if problem:
+                raise self._shape(resp, f"data[{n}] {problem}")
+        paging = body.get("paging")
+        if not isinstance(paging, dict | None):
+            raise self._shape(resp, f"'paging' is {_kind(paging)}, not an object")
+        after = (paging or {}).get("after")
+        if not isinstance(after, str | None):
+            raise self._shape(resp, f"'paging.after' is {_kind(after)}, not a cursor")
+        total = (paging or {}).get("total")
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            total = None
+        return data, after, total
 
     def put_service(self, payload: dict[str, Any]) -> PutResult:
         resp = self._call("PUT", SERVICES, ok=(200, 201), json=payload)
+        try:
+            entity = self._json(resp)
+        except CatalogError as exc:
+            raise CatalogError(f"{exc} (whether it was written is unknown: a re-run will tell)",
+                               status=resp.status_code) from None
+        if not isinstance(entity, dict):
+            raise self._shape(resp, f"expected the service, got {_kind(entity)}")
         change = resp.headers.get("X-OpenMetadata-Change", "entityCreated" if resp.status_code == 201 else "")
-        return PutResult(resp.status_code, change, resp.json())
+        return PutResult(resp.status_code, change, entity)
 
     def put_bulk(self, payloads: list[dict[str, Any]]) -> dict[str, Any] | None:
         """PUT ``/bulk``; None when the server has no such route (404/405): then use per-item PUT."""
@@ -163,8 +261,15 @@ class CatalogClient:
         if resp.status_code in (404, 405):
             self.bulk_supported = False
             return None
+        body = self._json(resp)
+        if not isinstance(body, dict):
+            raise self._shape(resp, f"expected a bulk result, got {_kind(body)}")
+        for key in ("successRequest", "failedRequest"):
+            entries = body.get(key)
+            if not isinstance(entries, list | None) or any(not isinstance(e, dict) for e in entries or []):
+                raise self._shape(resp, f"'{key}' is not a list of results")
         self.bulk_supported = True
-        return resp.json()
+        return body
 
     def soft_delete_service(self, name: str) -> bool:
         """Soft-delete (restorable: ``PUT .../restore`` or a new PUT) the service and its children.
@@ -182,10 +287,135 @@ class CatalogClient:
         resp = self._call("GET", f"/{kind}s/name/{quote(name, safe='')}", ok=(200, 404))
         if resp.status_code == 404:
             raise CatalogError(f"owner {owner!r} does not exist in the catalog")
-        ref = {"id": resp.json()["id"], "type": kind}
+        body = self._json(resp)
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
+            raise self._shape(resp, f"expected the {kind} with an 'id', got {_kind(body)}")
+        ref = {"id": body["id"], "type": kind}
         with self._refs_lock:
             self._refs[owner] = ref
         return ref
+
+
+def api_base(host: str) -> str:
+    """The catalog's base URL: ``OPENMETADATA_HOST`` without a trailing ``/``, ``/api`` or ``/api/v1``."""
+    return re.sub(r"(/api(/v1)?)?/*$", "", host.strip(), flags=re.IGNORECASE)
+
+
+_OPTIONAL = {"connection": dict, "owners": list, "tags": list, "domains": list, "description": str,
+             "displayName": str, "serviceType": str, "deleted": bool}
+
+
+def entity_problem(entity: Any) -> str | None:
+    """What is wrong with a service entity as the plan reads it, or None."""
+    if not isinstance(entity, dict):
+        return f"is {_kind(entity)}, not an object"
+    if not isinstance(entity.get("name"), str) or not entity["name"]:
+        return f"has no 'name' (got {_kind(entity.get('name'))})"
+    for key, kind in _OPTIONAL.items():
+        if entity.get(key) is not None and not isinstance(entity[key], kind):
+            return f"{entity['name']!r} has '{key}' as {_kind(entity[key])}"
+    config = (entity.get("connection") or {}).get("config")
+    if config is not None and not isinstance(config, dict):
+        return f"{entity['name']!r} has 'connection.config' as {_kind(config)}"
+    for key in ("owners", "tags"):
+        if any(not isinstance(x, dict) for x in entity.get(key) or []):
+            return f"{entity['name']!r} has '{key}' entries that are not objects"
+    if any(not isinstance(o.get("id"), str) or not isinstance(o.get("type"), str) for o in entity.get("owners") or []):
+        return f"{entity['name']!r} has an owner without 'id' and 'type'"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float):
+        return "a number"
+    return type(value).__name__
+
+
+def _cut(text: str, size: int = 40) -> str:
+    text = redact(str(text))
+    return repr(text if len(text) <= size else text[:size] + "...")
+
+
+def _where(resp: requests.Response) -> str:
+    request = resp.request
+    path = urlsplit(request.url or "").path if request is not None else "?"
+    method = request.method if request is not None else "?"
+    return f"catalog {method} {path} -> {resp.status_code}"
+
+
+def _not_json(resp: requests.Response, *, error: bool = False) -> str:
+    """What a body that should have been JSON was instead, with the likely cause (`error`: the status
+    already says it failed, so only name the page)."""
+    ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    head = resp.content[:2048].lstrip().lower()
+    if not resp.content:
+        return "answered an empty body, not JSON (a proxy in the way? " + HOST_HINT + ")"
+    if "html" in ctype or head.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml")):
+        title = re.search(rb"<title[^>]*>(.*?)</title", resp.content[:65536], re.IGNORECASE | re.DOTALL)
+        named = ""
+        if title:
+            text = clip(" ".join(title.group(1).decode("utf-8", "replace").split()), 80)
+            named = f" ({text!r})" if text else ""
+        if error:
+            return f"answered HTML{named}, not OpenMetadata's JSON: a proxy in the way? {HOST_HINT}"
+        return (f"answered HTML{named}, not JSON: an SSO login page or a proxy's page? {HOST_HINT}, and that the "
+                "API answers the token alone")
+    shown = ctype or "no Content-Type"
+    return f"answered a body that is not JSON ({shown}); {HOST_HINT}"
+
+
+def _redirect_line(method: str, url: str, shown: str, resp: requests.Response, host: str) -> str:
+    """A 3xx named with its target, and the OPENMETADATA_HOST that avoids it when the target is the same API."""
+    location = resp.headers.get("Location")
+    line = f"catalog {method} {shown} -> {resp.status_code} redirect"
+    if not location:
+        return line + f" without a Location; {HOST_HINT}"
+    target = urlsplit(urljoin(url, location))
+    line += f" to {_display_url(target.geturl())}, not followed (the token goes only to OPENMETADATA_HOST)"
+    suffix = shown[len(urlsplit(host).path):]  # /api/v1/...
+    if target.path.endswith(suffix):
+        base = urlunsplit((target.scheme, target.netloc, target.path[: len(target.path) - len(suffix)], "", ""))
+        if base != host:
+            return line + f": set OPENMETADATA_HOST={_display_url(base)}"
+    if re.search(r"login|signin|sign-in|sso|saml|oauth|auth", target.path + "?" + target.query, re.IGNORECASE):
+        return line + f": an SSO login? the API must answer the token alone; {HOST_HINT}"
+    return line + f"; {HOST_HINT}"
+
+
+def _display_url(url: str) -> str:
+    """A URL fit for a message: no userinfo, query values hidden."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    shown = redact(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+    return shown + "?..." if parts.query else shown
+
+
+_PLAIN_HTTP = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure", "http request",
+               "packet length too long", "unknown protocol")
+
+
+def _tls_line(host: str, exc: BaseException) -> str:
+    text = str(exc)
+    if any(marker in text for marker in _PLAIN_HTTP):
+        parts = urlsplit(host)
+        netloc = parts.hostname or ""
+        netloc = f"[{netloc}]" if ":" in netloc else netloc
+        plain = urlunsplit(("http", f"{netloc}:{parts.port or 443}", parts.path, "", ""))
+        return (f"catalog {host}: that port speaks plain HTTP, not TLS: set OPENMETADATA_HOST={plain}, or the "
+                "catalog's TLS port (turning verification off would not help)")
+    detail = _short(exc)
+    return (f"catalog {host}: TLS verification failed ({detail}): set OPENMETADATA_CA_BUNDLE to the CA that "
+            "signed its certificate (OPENMETADATA_VERIFY_SSL=false only for a test catalog)")
 
 
 def _server_message(resp: requests.Response) -> str:
@@ -194,9 +424,13 @@ def _server_message(resp: requests.Response) -> str:
     except ValueError:
         body = None
     if isinstance(body, dict) and body.get("message"):
-        return redact(str(body["message"]).replace("\n", " ")[:300])
+        return clip(str(body["message"]).replace("\n", " "), 300)
     reason = resp.reason or "error"
-    return f"{reason} (non-JSON body)" if resp.content else reason
+    if not resp.content:
+        return reason
+    if isinstance(body, dict | list):
+        return f"{reason} (no 'message' in the body)"
+    return f"{reason}, {_not_json(resp, error=True)}"
 
 
 def _short(exc: BaseException) -> str:
@@ -205,6 +439,8 @@ def _short(exc: BaseException) -> str:
         text = text.split("Caused by", 1)[1]
     if "Connection refused" in text:
         return "connection refused"
+    if "RemoteDisconnected" in text or "without response" in text:
+        return "the server closed the connection without answering (if that port speaks TLS, use https://)"
     if "too many" in text.lower() and "error responses" in text.lower():
         return "too many error responses"
-    return redact(text.strip(" ()'\"").replace("\n", " ")[:200])
+    return clip(text.strip(" ()'\"").replace("\n", " "), 200)

@@ -25,6 +25,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from scanner.secrets import clip
+
 SCHEMA_PACKAGE = "scanner.openmetadata.schemas"
 CONNECTIONS_FILE = "DashboardConnection.json"
 SOURCE_FILE = "SOURCE.json"
@@ -194,7 +196,7 @@ def _short(error: Any) -> str:
         return "matches none of the shapes the schema allows"
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
-    return error.message[:200]
+    return clip(error.message, 200)
 
 
 def _validator(definition: str):
