@@ -218,7 +218,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     live = args.output == "table" and not args.quiet and sys.stderr.isatty()
 
-    def once(current) -> int:
+    def once(current, stop=None) -> int:
         progress = None
         if live:
             from scanner.progress import LiveProgress
@@ -227,7 +227,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         try:
             result = run_once(current, entries, prune=args.prune,
                               on_start=progress.start if progress else None,
-                              on_item=progress.item if progress else None)
+                              on_item=progress.item if progress else None, stop=stop)
         finally:
             if progress is not None:
                 progress.stop()
@@ -236,10 +236,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         else:
             write_table(result, sys.stdout, show_payloads=current.scan.dry_run)
+        if result.interrupted:  # the probes left behind hold nothing to save: do not wait for them
+            from scanner.interrupt import leave_now
+
+            leave_now(int(result.exit_code))
         return int(result.exit_code)
 
     if args.every is None:
-        return once(settings)
+        from scanner.interrupt import graceful_stop
+
+        with graceful_stop() as stop:
+            return once(settings, stop)
     from scanner.watch import run_every
 
     return run_every(args.every, args.jitter, once, first_settings=settings, reload=lambda: _load(args))

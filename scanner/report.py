@@ -70,6 +70,7 @@ def document(result: RunResult) -> dict[str, Any]:
             "finished_at": finished.isoformat(),
             "duration_ms": round((finished - result.started_at).total_seconds() * 1000, 1),
             "dry_run": result.dry_run,
+            "interrupted": result.interrupted,
         },
         "catalog": {"host": result.catalog.host, "version": result.catalog.version,
                     "warning": result.catalog.warning} if result.catalog else None,

@@ -111,8 +111,11 @@ class _WriteJournal:
 
 def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = False,
              on_start: Callable[[int], None] | None = None,
-             on_item: Callable[[PlanItem], None] | None = None) -> RunResult:
-    """Scan, record and prune. Raises what `run_scan` raises (the run is then recorded as failed)."""
+             on_item: Callable[[PlanItem], None] | None = None,
+             stop: threading.Event | None = None) -> RunResult:
+    """Scan, record and prune. Raises what `run_scan` raises (the run is then recorded as failed).
+    A run that `stop` interrupted keeps its writes (recorded as they happened) but no drift and no prune:
+    its view is incomplete."""
     from scanner.targets import Rejected, collect, with_rejected
 
     found = collect(settings, entries)  # a run that cannot start fails here, before the inventory is touched
@@ -131,7 +134,7 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
             journal = _WriteJournal(inventory, run_id, settings.catalog.host) if inventory is not None else None
             result = run_scan(settings, entries, targets=targets, on_start=on_start, on_item=on_item,
                               owned=journal.owned() if journal else None,
-                              on_written=journal.record if journal else None)
+                              on_written=journal.record if journal else None, stop=stop)
         except BaseException as exc:
             if inventory is not None and run_id is not None:
                 inventory.fail_run(run_id, redact(str(exc)) or type(exc).__name__)
@@ -156,10 +159,14 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
                 result.prune = _prune(settings, result, inventory, run_id)
 
         try:
-            if result.dry_run:  # show the drift and prune it would cause, keep none of it
+            if result.interrupted:
+                if journal is not None and journal.unrecorded:
+                    inventory.keep_pending(journal.unrecorded)
+                inventory.end_run(run_id, "interrupted", int(result.exit_code), totals)
+            elif result.dry_run:  # show the drift and prune it would cause, keep none of it
                 with inventory.rehearsal():
                     record()
-                inventory.finish_dry_run(run_id, int(result.exit_code), totals)
+                inventory.end_run(run_id, "finished", int(result.exit_code), totals)
             else:
                 record()
         except (sqlite3.Error, OSError) as exc:  # the catalog was written: keep the report and the writes

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -59,9 +59,12 @@ class RunResult:
     inventory: dict[str, Any] | None = None             # {"path", "run_id"} when recorded
     drift: list[Any] = field(default_factory=list)      # scanner.inventory.drift.Event
     prune: Any = None                                   # scanner.prune.PruneReport when asked for
+    interrupted: bool = False                           # a signal stopped the run before every target was done
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
         failed = any(not i.probe.ok or i.taken in ("failed", "conflict") for i in self.items)
         if self.prune is not None and not self.prune.ok:
             failed = True
@@ -105,12 +108,14 @@ def run_scan(
     on_item: Callable[[PlanItem], None] | None = None,
     owned: set[str] | None = None,
     on_written: Callable[[PlanItem], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> RunResult:
     """Run one scan. Raises ConfigError (bad settings) or CatalogError (catalog unusable at start).
     `targets` may be collected beforehand (`collect_targets`), so bad input fails before anything else.
     `owned`: service names scanner registered in this catalog (the inventory's memory); a service of
     another name that points elsewhere is a conflict, not an update. `on_written` is called from a
-    registration thread the moment each catalog write succeeds."""
+    registration thread the moment each catalog write succeeds. Once `stop` is set no new probe starts and
+    the targets not yet done are reported as interrupted (``result.interrupted``)."""
     run_started = time.monotonic()
     result = RunResult(started_at=datetime.now(timezone.utc), dry_run=settings.scan.dry_run)
     if targets is None:
@@ -142,18 +147,27 @@ def run_scan(
         # registration starts as soon as each target is planned, while the others are still probed
         registrar = (Registrar(catalog, settings.catalog.concurrency, on_written=on_written)
                      if catalog and not scan.dry_run else None)
+        pool = ThreadPoolExecutor(max_workers=max(1, min(scan.concurrency, len(targets) or 1)))
         try:
-            with ThreadPoolExecutor(max_workers=max(1, min(scan.concurrency, len(targets) or 1))) as pool:
-                futures = {pool.submit(work, t): t for t in interleave_by_host(targets)}
-                for future in as_completed(futures):
+            futures = {pool.submit(work, t): t for t in interleave_by_host(targets)}
+            pending = set(futures)
+            while pending and not (stop is not None and stop.is_set()):
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
                     item = future.result()
                     result.items.append(item)
                     if registrar is not None:
                         registrar.submit(item)
                     if on_item is not None:
                         on_item(item)
+            if pending:  # interrupted: the probes in flight are left behind, the writes already sent finish
+                result.interrupted = True
+                for future in pending:
+                    future.cancel()
+                    result.items.append(_interrupted(futures[future]))
             log.info("probing and planning done at %.2fs", time.monotonic() - run_started)
         finally:
+            pool.shutdown(wait=not result.interrupted, cancel_futures=True)
             if registrar is not None:
                 registrar.close()
                 log.info("registration done at %.2fs", time.monotonic() - run_started)
@@ -169,6 +183,13 @@ def run_scan(
             catalog.close()
     result.finished_at = datetime.now(timezone.utc)
     return result
+
+
+def _interrupted(target: Target) -> PlanItem:
+    probe = ProbeResult(status=Status.ERROR, steps=[], canonical_url=target.url,
+                        message="interrupted before this target's probe finished",
+                        hint="run the scan again; nothing was written for this target")
+    return PlanItem(target, probe, Action.SKIP, reason="interrupted", taken="skipped")
 
 
 def schema_coverage_warning(version: str) -> str | None:

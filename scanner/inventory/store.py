@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     started_at TEXT NOT NULL,
     finished_at TEXT,
-    state TEXT NOT NULL,                 -- running | finished | failed
+    state TEXT NOT NULL,                 -- running | finished | failed | interrupted
     settings_fingerprint TEXT NOT NULL,
     platforms TEXT NOT NULL,             -- JSON list: the platforms this run covered
     dry_run INTEGER NOT NULL,
@@ -247,11 +247,12 @@ class Inventory:
             self._rehearsing = False
             self._db.execute("ROLLBACK")
 
-    def finish_dry_run(self, run_id: int, exit_code: int, totals: dict[str, Any]) -> None:
-        """Close a dry run's row: it is listed as a dry run, and its observations were never kept."""
+    def end_run(self, run_id: int, state: str, exit_code: int, totals: dict[str, Any]) -> None:
+        """Close a run's row without observations or drift: a dry run (``finished``, listed as a dry run) or
+        an ``interrupted`` one (its writes are already recorded; its view is incomplete)."""
         with self._write():
-            self._db.execute("UPDATE runs SET state='finished', finished_at=?, exit_code=?, totals=? WHERE id=?",
-                             (_now(), exit_code, json.dumps(totals), run_id))
+            self._db.execute("UPDATE runs SET state=?, finished_at=?, exit_code=?, totals=? WHERE id=?",
+                             (state, _now(), exit_code, json.dumps(totals), run_id))
 
     def begin_run(self, fingerprint: str, platforms: list[str], dry_run: bool, catalog_host: str | None) -> int:
         with self._write():
