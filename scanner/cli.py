@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(scan)
     scan.add_argument("--platform", action="append", metavar="NAME",
                       help="only these platforms (repeat or comma-separate)")
-    scan.add_argument("--output", choices=("table", "json"), default="table", help="report format (default table)")
+    scan.add_argument("--output", choices=("table", "json", "jsonl"), default="table",
+                      help="report format: table (default); json: one indented document (one line per run "
+                      "with --every); jsonl: one line per run, to append to a .jsonl file")
     scan.add_argument("--dry-run", action="store_true", default=None,
                       help="show the plan and the exact payloads (secrets masked); write nothing")
     scan.add_argument("--concurrency", type=int, metavar="N", help="targets probed at once (default 32)")
@@ -210,7 +212,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     settings = _load(args)
     if args.print_config:
-        return _print_config(settings, args.output)
+        return _print_config(settings, "json" if args.output == "jsonl" else args.output)
     if args.prune and not settings.inventory.enabled:
         raise ConfigError("--prune needs the inventory (it remembers what scanner registered)",
                           where="--no-inventory")
@@ -231,8 +233,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         finally:
             if progress is not None:
                 progress.stop()
-        if args.output == "json":
-            write_json(result, sys.stdout, one_line=args.every is not None)
+        if args.output in ("json", "jsonl"):
+            write_json(result, sys.stdout, one_line=args.output == "jsonl" or args.every is not None)
             sys.stdout.flush()
         else:
             write_table(result, sys.stdout, show_payloads=current.scan.dry_run)

@@ -7,7 +7,12 @@ What it guarantees, whatever the plugin asks:
 - a request that carries credentials (an Authorization header, a cookie, or `credentials=True`
   for a login body) never follows a redirect: the 3xx comes back as `RedirectRefused`, so a
   password can only ever reach the host it was configured for;
-- response bodies are capped (`max_body`), read as a stream, never buffered past the cap.
+- response bodies are capped (`max_body`), read as a stream, never buffered past the cap;
+- HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured (`scanner.network`): an https target through a CONNECT
+  tunnel; a request carrying credentials to a plain-http target through a proxy is refused
+  (`ProxyRefused`); messages about a connection say "via proxy ..." when one was used;
+- ``verify=True`` trusts what `scanner.network.trust_context` says (REQUESTS_CA_BUNDLE / SSL_CERT_FILE, or
+  certifi plus the system store).
 
 Failures are raised as `HttpError` subclasses, which the probe runner maps to a target status.
 """
@@ -24,7 +29,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 import urllib3
 
-from scanner import __version__
+from scanner import __version__, network
 from scanner.errors import ScannerError
 from scanner.secrets import clip
 from scanner.urls import display_url
@@ -60,6 +65,10 @@ class RedirectRefused(HttpError):
     def __init__(self, message: str, location: str):
         super().__init__(message)
         self.location = location
+
+
+class ProxyRefused(HttpError):
+    """Credentials would have crossed a proxy in clear text (a plain-http target behind HTTP_PROXY)."""
 
 
 class BadResponse(HttpError):
@@ -106,7 +115,8 @@ class HttpClient:
     """One per target: a urllib3 pool with the guarantees listed in the module docstring.
 
     urllib3 directly rather than requests: half the CPU per request, which is what bounds a scan of
-    hundreds of targets (one core, the GIL). No cookie jar, no proxy or netrc from the environment.
+    hundreds of targets (one core, the GIL). No cookie jar and no netrc; proxies from the environment
+    as `scanner.network` reads them.
     """
 
     def __init__(
@@ -125,10 +135,37 @@ class HttpClient:
         self.max_body = max_body
         self.deadline = deadline  # time.monotonic() value after which nothing more is sent
         self.deadline_name = "the deadline"  # how errors name it ("the target deadline")
-        self._pool = urllib3.PoolManager(num_pools=pool_size, maxsize=pool_size, retries=False, **_tls_options(verify))
+        self._trust_error: str | None = None
+        try:
+            self._tls = _tls_options(verify)
+        except network.TrustError as exc:  # REQUESTS_CA_BUNDLE / SSL_CERT_FILE unreadable: each https request says so
+            self._tls, self._trust_error = {"cert_reqs": "CERT_REQUIRED"}, str(exc)
+        self._pool_size = pool_size
+        self._pool = urllib3.PoolManager(num_pools=pool_size, maxsize=pool_size, retries=False, **self._tls)
+        self._proxy_pools: dict[str, urllib3.ProxyManager] = {}
+
+    def _manager_for(self, url: str) -> tuple[urllib3.PoolManager, str | None]:
+        """The pool a request to `url` goes through, and the proxy URL when there is one."""
+        proxy = network.proxy_for(url)
+        if proxy is None:
+            return self._pool, None
+        manager = self._proxy_pools.get(proxy)
+        if manager is None:
+            try:
+                manager = urllib3.ProxyManager(
+                    proxy, num_pools=self._pool_size, maxsize=self._pool_size, retries=False,
+                    proxy_headers=network.proxy_headers(proxy), **self._tls,
+                )
+            except (urllib3.exceptions.ProxySchemeUnknown, ValueError):
+                raise ConnectFailed(f"cannot connect to {urlsplit(url).netloc}{network.via(proxy)}: only http:// and "
+                                    "https:// proxies are supported (not SOCKS)") from None
+            self._proxy_pools[proxy] = manager
+        return manager, proxy
 
     def close(self) -> None:
         self._pool.clear()
+        for manager in self._proxy_pools.values():
+            manager.clear()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -167,6 +204,10 @@ class HttpClient:
         `follow_redirects=False` returns a 3xx as it is (for "does anything answer here?").
         """
         follow = not self._carries_credentials(headers, credentials)
+        if not follow:  # credentials never cross a proxy in clear text (and never follow a redirect)
+            refusal = network.cleartext_refusal(url, network.proxy_for(url))
+            if refusal:
+                raise ProxyRefused(f"{method} {_path(url)}: {refusal}")
         history: list[int] = []
         started = time.monotonic()
         current = url
@@ -205,14 +246,17 @@ class HttpClient:
         # The body must arrive within this wall-clock budget, whatever the per-read timeout.
         body_deadline = time.monotonic() + (read if remaining is None else remaining)
         target, body, sent_headers = _encode(url, headers, params, json, data)
+        pool, proxy = self._manager_for(url)
+        if self._trust_error and url.lower().startswith("https:"):
+            raise TlsFailed(f"TLS to {urlsplit(url).netloc}{network.via(proxy)} not attempted: {self._trust_error}")
         try:
-            raw = self._pool.urlopen(
+            raw = pool.urlopen(
                 method, target, body=body, headers=sent_headers, timeout=urllib3.Timeout(connect=connect, read=read),
                 redirect=False, retries=False, preload_content=False,
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             cut_by = self.deadline_name if remaining is not None and remaining < self.read_timeout else None
-            raise translate_error(exc, method, url, connect, read, cut_by) from None
+            raise translate_error(exc, method, url, connect, read, cut_by, proxy=proxy) from None
         try:
             body = read_capped(raw, method, url, self.max_body, body_deadline)
         except BaseException:
@@ -249,16 +293,17 @@ def _tls_options(verify: bool | str) -> dict[str, Any]:
     if verify is False:
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the target asked for it
         return {"cert_reqs": "CERT_NONE"}
-    import certifi
-
-    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": verify if isinstance(verify, str) else certifi.where()}
+    if isinstance(verify, str):
+        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": verify}  # the target's own CA bundle wins
+    return {"cert_reqs": "CERT_REQUIRED", "ssl_context": network.trust_context()}
 
 
 def translate_error(exc: BaseException, method: str, url: str, connect: float, read: float,
-                    cut_by: str | None = None) -> HttpError:
+                    cut_by: str | None = None, *, proxy: str | None = None) -> HttpError:
     """The `HttpError` (one safe line) for a requests or urllib3 exception raised while sending. `cut_by`
-    names the deadline when it, not the configured timeout, set the wait (e.g. "the target deadline")."""
-    host = urlsplit(url).netloc
+    names the deadline when it, not the configured timeout, set the wait (e.g. "the target deadline");
+    `proxy`, the proxy the request went through ("host via proxy http://proxy:3128", userinfo hidden)."""
+    host = urlsplit(url).netloc.rpartition("@")[2] + network.via(proxy)
     until = f"{cut_by} ({read:.3g}s left)" if cut_by else f"{read:g}s"
     u3 = urllib3.exceptions
     # requests wraps urllib3's MaxRetryError (raised when a Retry has no budget left) in a ConnectionError:
@@ -266,6 +311,9 @@ def translate_error(exc: BaseException, method: str, url: str, connect: float, r
     inner = exc.args[0] if isinstance(exc, requests.RequestException) and exc.args else exc
     if isinstance(inner, u3.MaxRetryError) and inner.reason is not None:
         exc = inner.reason
+    if isinstance(exc, u3.ProxyError):  # the proxy itself: unreachable, or it refused the tunnel
+        cause = exc.original_error if isinstance(exc.original_error, BaseException) else exc
+        return ConnectFailed(f"cannot connect to {host}: the proxy failed: {_reason(cause)}")
     if "BadStatusLine" in str(exc):
         return BadResponse(f"{method} {_path(url)} on {host}: the server answered with something that is not HTTP")
     if "IncompleteRead" in str(exc):

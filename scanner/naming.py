@@ -5,6 +5,7 @@ No dots (they force FQN quoting, which some OpenMetadata features mishandle) and
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -20,11 +21,41 @@ def slug(text: str) -> str:
 def instance_from_url(url: str) -> str:
     """An instance name from a URL's host, port and path: ``https://bi.corp:8088/x`` -> ``bi_corp_8088_x``."""
     parts = urlsplit(url)
-    text = parts.hostname or ""
+    text = _ip_compressed(parts.hostname or "")  # [0:0:0:0:0:0:0:1] and [::1] name one instance
     if parts.port:
         text += f"_{parts.port}"
     text += parts.path
     return slug(text) or "default"
+
+
+_LOOPBACK = frozenset({"localhost", "localhost.", "127.0.0.1", "::1", "::ffff:7f00:1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _ip_compressed(host: str) -> str:
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return host
+
+
+def canonical_address(url: str) -> str:
+    """One spelling of the address a URL names, to tell whether two URLs reach one instance: scheme and host
+    lower-case, IPv6 compressed, every loopback spelling (``localhost``, ``127.0.0.1``, ``::1``) as
+    ``127.0.0.1``, the default port dropped, ``//`` and a trailing slash removed, query and fragment ignored."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = _ip_compressed((parts.hostname or "").lower())
+    if host in _LOOPBACK:
+        host = "127.0.0.1"
+    netloc = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}" + re.sub(r"/{2,}", "/", parts.path).rstrip("/")
 
 
 def service_name(platform: str, instance: str) -> str:

@@ -52,6 +52,7 @@ class PlanItem:
     request: CreateDashboardService | None = None
     secrets_unverified: bool = False  # the catalog masked a secret, so it could not be compared
     carried: list[str] = field(default_factory=list)  # config keys kept as the catalog holds them
+    duplicate_of: str | None = None   # the service of the target that proved the same instance first
     taken: str | None = None          # what apply did: created | updated | unchanged | skipped | failed | planned
     error: str | None = None
 

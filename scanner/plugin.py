@@ -23,6 +23,8 @@ The built-in probes use exactly this door. A plugin declares:
                        ``supportsMetadataExtraction``, anything a person set in the catalog's
                        UI, keys a newer server added) is sent back as the catalog holds it
 ``finish(ctx)``        optional clean-up run after the steps, pass or fail (log out, sign out)
+``base_url(url)``      optional: the instance's base URL from a URL as a user typed it (a page
+                       copied from the browser), before it is validated and named; default as typed
 =====================  ==================================================================
 
 Rules for plugin code:
@@ -238,6 +240,15 @@ class Plugin(ABC):
 
     def finish(self, ctx: ProbeContext) -> None:  # noqa: B027 - optional hook
         """Clean up after the steps (log out, sign out). Runs whether they passed or not."""
+
+    def base_url(self, url: str) -> str:
+        """The instance's base URL from `url` as a user typed it (TOML ``url`` or the env variable), e.g. a
+        page URL copied from the browser with its query: cut what is a page of this platform, never what
+        could be the instance's own path prefix. Runs before the URL is validated and the default service
+        name is made from it, with no network; keep the scheme and userinfo as typed (userinfo is refused
+        afterwards); return `url` unchanged when unsure (the probe may still try other bases and register
+        the one it proves). Default: `url` unchanged."""
+        return url
 
 
 def reach_step(path: str = "/") -> Step:

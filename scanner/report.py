@@ -89,7 +89,8 @@ def document(result: RunResult) -> dict[str, Any]:
 
 
 def write_json(result: RunResult, out: TextIO, *, one_line: bool = False) -> None:
-    """The JSON report; `one_line` (used by ``--every``) makes a JSON Lines stream, one run per line."""
+    """The JSON report, indented; with `one_line` (``--output jsonl``, and ``json`` under ``--every``) the whole
+    document on one line, so that runs appended to one file make a JSON Lines stream, one run per line."""
     json.dump(document(result), out, indent=None if one_line else 2, sort_keys=False)
     out.write("\n")
 
@@ -147,11 +148,14 @@ def _write_prune(result: RunResult, say) -> None:
         say(f"[red]✗[/] prune {_escape(name)}: {_escape(error)}", markup=True)
 
 
-def _escape(text: object) -> str:
+def escape(text: object) -> str:
     """Any text that came from outside (names, URLs, messages, versions, the TOML) as literal rich text."""
-    from rich.markup import escape
+    from rich.markup import escape as rich_escape
 
-    return escape(str(text))
+    return rich_escape(str(text))
+
+
+_escape = escape
 
 
 def _styled(text: str, style: str | None) -> str:
@@ -222,6 +226,8 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
             say(f"[yellow]![/] {name}: {_escape(warning)}")
         if item.carried and item.action in (Action.UPDATE, Action.UNCHANGED):
             say(f"[dim]i {name}: kept as set in the catalog: {_escape(', '.join(item.carried))}[/]")
+        if item.duplicate_of:
+            say(f"[yellow]![/] {name}: {_escape(item.reason)}")
         if item.error:
             say(f"[red]✗[/] {name}: {_escape(item.error)}")
         if item.secrets_unverified:
@@ -262,7 +268,7 @@ def write_rows(console: Any, columns: tuple[str, ...], rows: list[tuple[str, ...
 
     flat = [tuple(", ".join(v.splitlines()) for v in row) for row in rows]
     if _fits_columns(columns, rows, console.width):
-        table = Table(header_style="bold", title=title)
+        table = Table(header_style="bold", title=_escape(title) if title else None)
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:

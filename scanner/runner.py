@@ -145,7 +145,7 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
         result.inventory = {"path": str(inventory.path), "run_id": run_id}
         wrote = not result.dry_run and result.catalog is not None
         records = [_record(i, inventory, wrote and i.taken in ("created", "updated")) for i in result.items
-                   if id(i) not in rejected]
+                   if id(i) not in rejected and i.duplicate_of is None]  # a duplicate is its original
         totals = {"status": dict(Counter(i.probe.status.value for i in result.items)),
                   "taken": dict(Counter(i.taken or "none" for i in result.items))}
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from scanner.apply import Registrar
 from scanner.errors import CatalogError, ExitCode
+from scanner.one_instance import OneInstance
 from scanner.openmetadata.client import LIST_PAGE, CatalogClient
 from scanner.openmetadata.schema import covered_server_versions
 from scanner.openmetadata.schema import source as schema_source
@@ -148,18 +149,25 @@ def run_scan(
         registrar = (Registrar(catalog, settings.catalog.concurrency, on_written=on_written)
                      if catalog and not scan.dry_run else None)
         pool = ThreadPoolExecutor(max_workers=max(1, min(scan.concurrency, len(targets) or 1)))
+        instances = OneInstance(targets)
+
+        def emit(item: PlanItem) -> None:
+            result.items.append(item)
+            if registrar is not None:
+                registrar.submit(item)
+            if on_item is not None:
+                on_item(item)
+
         try:
             futures = {pool.submit(work, t): t for t in interleave_by_host(targets)}
             pending = set(futures)
             while pending and not (stop is not None and stop.is_set()):
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
-                    item = future.result()
-                    result.items.append(item)
-                    if registrar is not None:
-                        registrar.submit(item)
-                    if on_item is not None:
-                        on_item(item)
+                    for item in instances.finished(future.result()):
+                        emit(item)
+            for item in instances.rest():  # interrupted: what waited on an unfinished target is decided now
+                emit(item)
             if pending:  # interrupted: the probes in flight are left behind, the writes already sent finish
                 result.interrupted = True
                 for future in pending:

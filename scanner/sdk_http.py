@@ -9,7 +9,10 @@ those requests under the same rules as `scanner.http.HttpClient`, whatever the S
   3xx raises `RedirectRefused` instead of re-sending them elsewhere (TSC would re-send its body and
   auth header to any host; requests would re-send a login body on 307/308);
 - bodies are read as a capped stream, so a huge answer cannot exhaust memory;
-- 429 and 503 are retried twice, honouring ``Retry-After`` only as far as the deadline allows.
+- 429 and 503 are retried twice, honouring ``Retry-After`` only as far as the deadline allows;
+- proxies as `scanner.network` reads them (never netrc): an https target through a CONNECT tunnel; a
+  plain-http target through a proxy is refused (`ProxyRefused`), since every SDK request carries
+  credentials; ``verify=True`` means `scanner.network.trust_context`.
 
 Failures are raised as `scanner.http.HttpError` subclasses. They are not ``IOError``, so they pass
 through looker-sdk's transport (which turns ``IOError`` into an opaque string) and through TSC
@@ -25,14 +28,16 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from requests.cookies import extract_cookies_to_jar
 from urllib3.util.retry import Retry
 
+from scanner import network
 from scanner.http import (
     DEFAULT_MAX_BODY,
+    ProxyRefused,
     RedirectRefused,
     TimedOut,
+    TlsFailed,
     read_whole,
     translate_error,
 )
@@ -72,7 +77,7 @@ class GuardedSession(requests.Session):
         deadline_name: str = "the deadline",
     ):
         super().__init__()
-        self.trust_env = False  # no proxies or netrc credentials picked up behind our back
+        self.trust_env = False  # no netrc credentials picked up behind our back; proxies come from scanner.network
         self.tls_verify = verify
         self.deadline = deadline
         self.deadline_name = deadline_name
@@ -82,7 +87,8 @@ class GuardedSession(requests.Session):
         self.max_redirects = 0  # TSC walks redirects itself, up to this many hops
         self.last_status: int | None = None
         self.last_path: str | None = None
-        adapter = HTTPAdapter(max_retries=_deadline_retry(deadline, retries), pool_connections=2, pool_maxsize=2)
+        adapter = network.TrustAdapter(max_retries=_deadline_retry(deadline, retries), pool_connections=2,
+                                       pool_maxsize=2)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
@@ -94,15 +100,25 @@ class GuardedSession(requests.Session):
             raise TimedOut(f"{method} {path}: deadline reached before the request was sent")
         connect, read = min(self.connect_timeout, remaining), min(self.read_timeout, remaining)
         self.last_status, self.last_path = None, path
+        proxies = network.requests_proxies(url)
+        proxy = next(iter(proxies.values()), None)
+        refusal = network.cleartext_refusal(url, proxy)  # every SDK request carries credentials
+        if refusal:
+            raise ProxyRefused(f"{method} {path}: {refusal}")
+        if self.tls_verify is True and url.lower().startswith("https:"):
+            try:
+                network.trust_context()
+            except network.TrustError as exc:
+                raise TlsFailed(f"TLS to {urlsplit(url).netloc}{network.via(proxy)} not attempted: {exc}") from None
         try:
             # The adapter, not Session.send: requests' send() looks ahead at redirects (reading the whole 3xx
             # body, unbounded) even with allow_redirects=False. Here a 3xx comes back untouched.
             resp = self.get_adapter(url).send(request, stream=True, timeout=(connect, read), verify=self.tls_verify,
-                                              cert=kwargs.get("cert"), proxies={})
+                                              cert=kwargs.get("cert"), proxies=proxies)
             extract_cookies_to_jar(self.cookies, request, resp.raw)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             cut_by = self.deadline_name if remaining < self.read_timeout else None
-            raise translate_error(exc, method, url, connect, read, cut_by) from None
+            raise translate_error(exc, method, url, connect, read, cut_by, proxy=proxy) from None
         self.last_status = resp.status_code
         if resp.status_code in _REDIRECTS:
             resp.close()

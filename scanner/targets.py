@@ -180,6 +180,8 @@ def _toml_target(
     if plugin is None:  # not selected with --platform
         return None
     fields = {k: v for k, v in values.items() if k not in META_KEYS}
+    if "url" in fields:
+        fields["url"] = typed_base(plugin, fields["url"])
     settings = validate_model(plugin.settings_model, fields, lambda loc: f"{where}.{loc[0]}", known=META_KEYS)
     _register_secrets(settings)
     instance = values.get("instance")
@@ -248,7 +250,7 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
     targets: list[Target | Rejected] = []
     for suffix in sorted({*instances, *problems}):
         found = instances.get(suffix, {})
-        url = _url_or_empty(found["url"][2]) if "url" in found else ""
+        url = _url_or_empty(typed_base(plugin, found["url"][2])) if "url" in found else ""
         valid_suffix = bool(_SUFFIX_RE.match(suffix)) if suffix else True
         instance = slug(suffix) if suffix and valid_suffix else (instance_from_url(url) if url else "")
         if suffix in problems:
@@ -257,6 +259,8 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
             targets.append(Rejected(plugin.name, name, origin, error, instance=instance, url=url))
             continue
         values = {fld: value for fld, (_, _, value) in found.items()}
+        if "url" in values:
+            values["url"] = typed_base(plugin, values["url"])
         sources = {fld: settings.env_source(key) for fld, (_, key, _) in found.items()}
         where_url = sources["url"]
         try:
@@ -278,6 +282,20 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
             sources=sources, origin=where_url, service=_service_meta({}, settings.service, "[service]"),
         ))
     return targets
+
+
+def typed_base(plugin: Plugin, value: Any) -> Any:
+    """The plugin's base URL for a URL as typed (`Plugin.base_url`: a page URL copied from the browser is cut to
+    the instance's base), so the default name comes from the base; anything else, or a hook that fails, is
+    left as typed for validation to report."""
+    if not isinstance(value, str):
+        return value
+    try:
+        base = plugin.base_url(value)
+    except Exception as exc:  # a plugin bug must not stop the run: validate what was typed
+        log.debug("%s: base_url() failed: %s", plugin.name, type(exc).__name__)
+        return value
+    return base if isinstance(base, str) and base.strip() else value
 
 
 def _register_secrets(model: Any) -> None:

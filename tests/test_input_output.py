@@ -150,3 +150,42 @@ def test_narrow_or_piped_output_keeps_every_value_whole(run_cli, tmp_path, web):
     assert sum("enabled" in line for line in lines) >= 4, plugins.stdout  # not "en/ab/le/d"
     assert any("LOOKERSDK_CLIENT_SECRET" in line for line in lines)
     assert all(len(line) <= 80 for line in lines if "│" in line)  # a table, if any, fits the width
+
+
+def test_inventory_and_history_show_markup_like_text_as_it_is_and_stay_whole_when_narrow(run_cli, tmp_path, web):
+    inv = str(tmp_path / "inv.sqlite3")
+    urls = (f"{web.url}/svc[/]", f"{web.url}/[bold]x[/bold]/a/rather/long/path/to/the/dashboards")
+    (tmp_path / "config.toml").write_text(
+        f'[[targets]]\nplatform = "custom"\nname = "custom_markup"\nurl = "{urls[0]}"\n'
+        f'[[targets]]\nplatform = "custom"\nname = "custom_markup_2"\nurl = "{urls[1]}"\n'
+    )
+    assert run_cli("scan", "--inventory", inv).code == 0
+    for env in ({}, {"COLUMNS": "80"}):  # a table at 200 columns; one block per row at 80
+        listing = run_cli("inventory", "--inventory", inv, env=env)
+        history = run_cli("history", "custom_markup_2", "--inventory", inv, env=env)
+        for result in (listing, history):
+            assert result.code == 0 and "internal error" not in result.stderr, (env, result.stdout, result.stderr)
+            lines = result.stdout.splitlines()
+            assert any(urls[1] in line for line in lines), (env, result.stdout)  # not eaten, not folded
+            assert all(len(line) <= int(env.get("COLUMNS", 200)) for line in lines if "│" in line)
+        lines = listing.stdout.splitlines()
+        assert any(urls[0] in line for line in lines), (env, listing.stdout)
+        assert "custom_markup_2" in listing.stdout
+        assert any("not registered (no catalog)" in line for line in history.stdout.splitlines()), history.stdout
+
+
+def test_jsonl_output_is_one_json_document_per_line_for_one_shot_runs(run_cli, tmp_path, web):
+    (tmp_path / "config.toml").write_text(GOOD.format(url=web.url))
+    log = tmp_path / "scanner.jsonl"
+    for _ in range(2):  # the README's cron line: each run appends one line
+        result = run_cli("scan", "-q", "--output", "jsonl", "--no-inventory")
+        assert result.code == 0, (result.stdout, result.stderr)
+        assert result.stdout.count("\n") == 1 and result.stdout.endswith("}\n"), result.stdout
+        with log.open("a") as f:
+            f.write(result.stdout)
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(runs) == 2 and all(r["format_version"] == 1 and r["exit_code"] == 0 for r in runs)
+    assert [t["status"] for t in runs[1]["targets"]] == ["ok"]
+    pretty = run_cli("scan", "--output", "json", "--no-inventory")  # json stays one indented document
+    assert pretty.stdout.count("\n") > 10 and json.loads(pretty.stdout)["format_version"] == 1
+    assert "jsonl" in run_cli("scan", "--help").stdout

@@ -10,6 +10,11 @@ Steps (OpenMetadata's names where they mean the same):
 ``GetDashboards``  count via ``/api/v1/dashboard/``; 403 = ``forbidden`` (Public role); 0 = warning
 ``GetCharts``      same for ``/api/v1/chart/``
 
+A page URL copied from the browser (``/superset/dashboard/5/?native_filters_key=...``) is cut to the instance's
+base before naming (`SupersetPlugin.base_url`), keeping a path prefix it is served under (``/bi/superset``);
+``Fingerprint`` then tries that base and shorter ones, registers the one it proves, and names them all when none
+is Superset.
+
 Credentials are checked with the login call and the list calls, never with ``/api/v1/me/``: a
 Public-role user gets 403 there although its login is valid. A token the server rejects answers 422.
 """
@@ -40,7 +45,12 @@ from scanner.plugin import (
 )
 from scanner.secrets import clip
 
-_UI_PATH = re.compile(r"/(login|superset|dashboard|chart|explore|sqllab|api|health)(/.*)?$")
+# The first path segment of Superset's own pages and API (after the instance's base, which may be a prefix):
+_PAGE_ROOTS = frozenset({"login", "logout", "superset", "dashboard", "chart", "explore", "sqllab", "api", "health",
+                         "healthcheck", "ping", "tablemodelview", "databaseview", "savedqueryview", "dataset",
+                         "annotationlayer", "csstemplatemodelview", "rowlevelsecurity", "alert", "report", "users",
+                         "roles", "r", "static"})
+_BARE_PAGES = frozenset({"login", "logout", "explore", "sqllab", "health", "healthcheck", "ping"})
 _LOGIN_MARKERS = ("<title>Superset</title>", 'alt="Superset"')
 _VERSION_IN_PAGE = re.compile(r"&#34;version_string&#34;:\s*&#34;([0-9A-Za-z.\-+]+)&#34;|"
                               r"&quot;version_string&quot;:\s*&quot;([0-9A-Za-z.\-+]+)&quot;")
@@ -72,13 +82,53 @@ class SupersetSettings(TargetSettings):
         return value
 
 
+def _is_page(segments: list[str]) -> bool:
+    """Whether `segments` (a path after a candidate base) name one of Superset's own pages or its API."""
+    if not segments or segments[0] not in _PAGE_ROOTS:
+        return False
+    first, rest = segments[0], segments[1:]
+    if first == "superset":  # /superset/welcome/, /superset/dashboard/5/; a prefix named superset is no page
+        return bool(rest) and rest[0] != "superset" and not (len(rest) > 1 and rest[0] in _PAGE_ROOTS
+                                                             and rest[1] == "list")
+    return bool(rest) or first in _BARE_PAGES
+
+
+def page_base(url: str) -> str:
+    """The instance's base from a URL copied from the browser: query and fragment dropped, and a Superset page
+    path cut (``/superset/dashboard/5/?native_filters_key=...`` -> the base), keeping a path prefix the
+    instance is served under (``/bi/superset/superset/welcome/`` -> ``/bi/superset``). Text that is not an
+    http(s) URL is returned as typed, for validation to report."""
+    text = url.strip()
+    if not re.match(r"^https?://", text, re.IGNORECASE) or "@" in text:  # userinfo: left for validation to refuse
+        return url
+    text = text.split("#", 1)[0].split("?", 1)[0]
+    scheme, _, rest = text.partition("://")
+    authority, slash, path = rest.partition("/")
+    segments = [s for s in path.split("/") if s]
+    for n in range(len(segments)):
+        if _is_page(segments[n:]):
+            segments = segments[:n]
+            break
+    return f"{scheme}://{authority}" + "".join("/" + s for s in segments)
+
+
 def candidate_bases(url: str) -> list[str]:
-    """The URL as given, then with a Superset UI/API path cut off (``.../superset/welcome/`` -> root)."""
+    """The URL as given, then shorter bases, each cut where a Superset UI/API path could start
+    (``.../superset/welcome`` -> root; ``/bi/superset`` -> ``/bi/superset``, then ``/bi``)."""
     bases = [url]
-    stripped = _UI_PATH.sub("", url)
-    if stripped != url:
-        bases.append(stripped)
+    origin, segments = _split(url)
+    for n in range(len(segments) - 1, -1, -1):
+        if segments[n] in _PAGE_ROOTS:
+            base = origin + "".join("/" + s for s in segments[:n])
+            if base not in bases:
+                bases.append(base)
     return bases
+
+
+def _split(url: str) -> tuple[str, list[str]]:
+    scheme, _, rest = url.partition("://")
+    authority, _, path = rest.partition("/")
+    return f"{scheme}://{authority}", [s for s in path.split("/") if s]
 
 
 def fingerprint(ctx: ProbeContext) -> str:
@@ -108,10 +158,13 @@ def fingerprint(ctx: ProbeContext) -> str:
             ctx.canonical_url = base
             ctx.version = version
             return f"Superset {version or '(version hidden)'} at {base} ({', '.join(signals)})"
+    tried = candidate_bases(ctx.target.url)
     raise StepFailed(
         Status.NOT_DETECTED,
-        "no Superset here: /health did not answer OK with a Superset login page or /version",
-        "check that the URL is the Superset web address (not a proxy page or another tool)",
+        f"no Superset here (tried {', '.join(tried)}): /health did not answer OK with a Superset login page or "
+        "/version",
+        "check that the URL is the Superset web address, with the path prefix it is served under if any "
+        "(not a proxy page or another tool)",
     )
 
 
@@ -196,6 +249,9 @@ class SupersetPlugin(Plugin):
                help="path of that CA file on the OpenMetadata ingestion host (registered as sslConfig)"),
     )
     config_keys = ("hostPort", "connection")
+
+    def base_url(self, url: str) -> str:
+        return page_base(url)
 
     def steps(self, target: Target) -> Sequence[Step]:
         return [

@@ -31,26 +31,26 @@ def show_inventory(path: Path, output: str, out: TextIO) -> int:
         out.write("\n")
         return int(ExitCode.OK)
     from rich.console import Console
-    from rich.table import Table
+
+    from scanner.report import escape, write_rows
 
     console = Console(file=out, highlight=False)
-    table = Table(header_style="bold", title=f"inventory {path}")
-    for column in ("service", "platform", "state", "status", "version", "url", "last seen", "last ok", "registered"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for t in targets:
         state = t["state"] + (f" (missing {t['missing_runs']})" if t["missing_runs"] and t["state"] != "gone" else "")
         if t["pruned_at"]:
             state += ", pruned"
-        table.add_row(t["service_name"], t["platform"], state, t["status"], t["version"] or "-", t["url"],
-                      _when(t["last_seen_at"]), _when(t["last_ok_at"]), t["registered_in"] or "-")
-    if targets:
-        console.print(table)
+        rows.append((t["service_name"], t["platform"], state, t["status"], t["version"] or "-", t["url"] or "-",
+                     _when(t["last_seen_at"]), _when(t["last_ok_at"]), t["registered_in"] or "-"))
+    if rows:  # every value is escaped there; a table only when every cell fits the width, else one block per target
+        write_rows(console, ("service", "platform", "state", "status", "version", "url", "last seen", "last ok",
+                             "registered"), rows, title=f"inventory {path}")
     else:
         console.print("The inventory has no target yet.")
     if runs:
         last = runs[0]
-        console.print(f"Last run #{last['id']}: {last['state']}, started {_when(last['started_at'])}"
-                      + (f", error: {last['error']}" if last.get("error") else ""), soft_wrap=True)
+        console.print(escape(f"Last run #{last['id']}: {last['state']}, started {_when(last['started_at'])}"
+                             + (f", error: {last['error']}" if last.get("error") else "")), soft_wrap=True)
     return int(ExitCode.OK)
 
 
@@ -76,18 +76,17 @@ def show_history(path: Path, service: str, output: str, out: TextIO) -> int:
         out.write("\n")
         return int(ExitCode.OK)
     from rich.console import Console
-    from rich.table import Table
 
-    console = Console(file=out, highlight=False)
-    table = Table(header_style="bold", title=f"history of {service}")
-    for column in ("run", "started", "status", "version", "url", "plan", "result", "events"):
-        table.add_column(column, overflow="fold")
+    from scanner.report import write_rows
+
+    rows = []
     for e in timeline:
-        events = "; ".join(describe_event(ev["kind"], ev["detail"]) for ev in e["events"]) or ""
+        events = "; ".join(describe_event(ev["kind"], ev["detail"]) for ev in e["events"]) or "-"
         if not e["seen"]:
-            table.add_row(str(e["run_id"]), _when(e.get("started_at")), "(not found)", "", "", "", "", events)
+            rows.append((f"#{e['run_id']}", _when(e.get("started_at")), "(not found)", "-", "-", "-", "-", events))
             continue
-        table.add_row(str(e["run_id"]), _when(e["started_at"]), e["status"], e["version"] or "-", e["url"], e["action"],
-                      (e["taken"] or "-") + (" (dry run)" if e.get("dry_run") else ""), events)
-    console.print(table)
+        rows.append((f"#{e['run_id']}", _when(e["started_at"]), e["status"], e["version"] or "-", e["url"] or "-",
+                     e["action"] or "-", (e["taken"] or "-") + (" (dry run)" if e.get("dry_run") else ""), events))
+    write_rows(Console(file=out, highlight=False), ("run", "started", "status", "version", "url", "plan", "result",
+                                                    "events"), rows, title=f"history of {service}")
     return int(ExitCode.OK)

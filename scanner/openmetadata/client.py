@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from scanner import network
 from scanner.errors import CatalogAuthError, CatalogError
 from scanner.http import USER_AGENT
 from scanner.secrets import clip, redact
@@ -72,8 +72,13 @@ class CatalogClient:
         self.api = self.host + "/api/v1"
         self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.session = requests.Session()
-        self.session.trust_env = False
+        self.session.trust_env = False  # never netrc; proxies come from scanner.network, once, for this host
         self.session.verify = settings.verify
+        self.proxies = network.requests_proxies(self.api)
+        self.proxy = next(iter(self.proxies.values()), None)
+        self.via = network.via(self.proxy)  # " via proxy http://proxy:3128" in connection messages, or ""
+        # the token is in every request: never through a proxy in clear text
+        self._refusal = network.cleartext_refusal(self.api, self.proxy)
         self.session.headers.update({
             "Authorization": f"Bearer {settings.jwt_token.get_secret_value()}",
             "Content-Type": "application/json",
@@ -87,7 +92,7 @@ class CatalogClient:
             backoff_max=10.0, respect_retry_after_header=True, raise_on_status=False,
             raise_on_redirect=False, redirect=0,
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=max(4, settings.concurrency))
+        adapter = network.TrustAdapter(max_retries=retry, pool_connections=4, pool_maxsize=max(4, settings.concurrency))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._refs: dict[str, dict[str, str]] = {}
@@ -101,16 +106,24 @@ class CatalogClient:
     def _call(self, method: str, path: str, *, ok: tuple[int, ...] = (200,), **kw: Any) -> requests.Response:
         url = self.api + path
         shown = urlsplit(url).path  # the path really requested, whatever OPENMETADATA_HOST holds
+        if self._refusal:
+            raise CatalogError(f"catalog {method} {shown}: {self._refusal.replace('credentials', 'the token', 1)}")
         try:
-            resp = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kw)
+            if self.session.verify is True and url.startswith("https:"):
+                network.trust_context()
+            resp = self.session.request(method, url, timeout=self.timeout, allow_redirects=False,
+                                        proxies=self.proxies, **kw)
+        except network.TrustError as exc:
+            raise CatalogError(f"catalog {self.host}: {exc}") from None
         except requests.exceptions.SSLError as exc:
-            raise CatalogError(_tls_line(self.host, exc)) from None
+            line = _tls_line(self.host, exc)
+            raise CatalogError(line.replace(f"catalog {self.host}", f"catalog {self.host}{self.via}", 1)) from None
         except requests.exceptions.RetryError as exc:
             raise CatalogError(f"catalog {method} {shown}: gave up after retries ({_short(exc)})") from None
         except requests.exceptions.Timeout:
             raise CatalogError(f"catalog {method} {shown}: no answer within {self.timeout[1]:g}s") from None
         except requests.exceptions.ConnectionError as exc:
-            raise CatalogError(f"catalog {self.host} unreachable: {_short(exc)}") from None
+            raise CatalogError(f"catalog {self.host} unreachable{self.via}: {_short(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise CatalogError(f"catalog {method} {shown}: {_short(exc)}") from None
         if resp.status_code in ok:

@@ -37,6 +37,9 @@ class FakeSuperset(ServedFake):
     latency: float = 0.0  # seconds slept before every answer (benchmarks)
     tls: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
     """A server-side SSLContext: serve HTTPS (``url`` is then ``https://127.0.0.1:<port>``)."""
+    prefix: str = ""
+    """A path prefix Superset is served under (its ``APPLICATION_ROOT``), e.g. ``/bi/superset``: every page and
+    API is below it (``base_url`` includes it) and anything else answers 404."""
 
     def __post_init__(self) -> None:
         self.served = 0  # requests answered
@@ -44,6 +47,11 @@ class FakeSuperset(ServedFake):
         self._lock = threading.Lock()
         self.login_attempts: list[dict] = []
         self._server = LocalServer(self._app, name="fake-superset", ssl_context=self.tls)
+
+    @property
+    def base_url(self) -> str:
+        """The instance's base URL: `url` plus `prefix`."""
+        return self.url + self.prefix
 
     def _login_page(self) -> bytes:
         bootstrap = {"common": {"menu_data": {"brand": {"alt": "Superset"},
@@ -58,6 +66,10 @@ class FakeSuperset(ServedFake):
         with self._lock:
             self.served += 1
         path = request.path
+        if self.prefix:
+            if path != self.prefix and not path.startswith(self.prefix + "/"):
+                return Response(404, b"<html><title>404</title></html>", {"Content-Type": "text/html"})
+            path = path[len(self.prefix):] or "/"
         if request.method == "GET" and path in ("/health", "/healthcheck", "/ping"):
             return Response(200, b"OK", {"Content-Type": "text/html; charset=utf-8"})
         if request.method == "GET" and path == "/version":
@@ -65,9 +77,9 @@ class FakeSuperset(ServedFake):
         if request.method == "GET" and path == "/login/":
             return Response(200, self._login_page(), {"Content-Type": "text/html; charset=utf-8"})
         if request.method == "GET" and path == "/":
-            return Response(302, b"", {"Location": "/superset/welcome/"})
+            return Response(302, b"", {"Location": f"{self.prefix}/superset/welcome/"})
         if request.method == "GET" and path == "/superset/welcome/":
-            return Response(302, b"", {"Location": "/login/?next=%2Fsuperset%2Fwelcome%2F"})
+            return Response(302, b"", {"Location": f"{self.prefix}/login/?next=%2Fsuperset%2Fwelcome%2F"})
         if path == "/api/v1/security/login":
             if request.method != "POST":
                 return Response.json({"errors": [{"message": "405 Method Not Allowed"}]}, 405)
