@@ -120,12 +120,12 @@ def _write_drift(result: RunResult, say) -> None:
     if result.inventory is None:
         return
     if not result.drift:
-        say(f"\nNo change since the last run (inventory {_escape(str(result.inventory['path']))}).")
+        say(f"\nNo change since the last run (inventory {escape(str(result.inventory['path']))}).")
         return
     say("\nSince the last run:")
     for event in result.drift:
-        say(f"  {_DRIFT_MARK.get(event.kind, '?')} {_escape(event.service_name)}: "
-            f"{_escape(describe_event(event.kind, event.detail))}", markup=True)
+        say(f"  {_DRIFT_MARK.get(event.kind, '?')} {escape(event.service_name)}: "
+            f"{escape(describe_event(event.kind, event.detail))}", markup=True)
 
 
 def _write_prune(result: RunResult, say) -> None:
@@ -133,7 +133,7 @@ def _write_prune(result: RunResult, say) -> None:
     if report is None:
         return
     if report.refused:
-        say(f"\n[red]✗[/] prune refused: {_escape(report.refused)}", markup=True)
+        say(f"\n[red]✗[/] prune refused: {escape(report.refused)}", markup=True)
         return
     if not report.candidates:
         say("\nprune: no gone service that scanner registered here")
@@ -141,11 +141,11 @@ def _write_prune(result: RunResult, say) -> None:
     verb = "would soft-delete" if report.dry_run else "soft-deleted"
     shown = report.candidates if report.dry_run else report.deleted
     if shown:
-        say(f"\nprune: {verb} {_escape(', '.join(shown))} (restorable)")
+        say(f"\nprune: {verb} {escape(', '.join(shown))} (restorable)")
     if report.already_gone:
-        say(f"prune: already deleted elsewhere: {_escape(', '.join(report.already_gone))}")
+        say(f"prune: already deleted elsewhere: {escape(', '.join(report.already_gone))}")
     for name, error in report.failed.items():
-        say(f"[red]✗[/] prune {_escape(name)}: {_escape(error)}", markup=True)
+        say(f"[red]✗[/] prune {escape(name)}: {escape(error)}", markup=True)
 
 
 def escape(text: object) -> str:
@@ -155,11 +155,10 @@ def escape(text: object) -> str:
     return rich_escape(str(text))
 
 
-_escape = escape
 
 
 def _styled(text: str, style: str | None) -> str:
-    return f"[{style}]{_escape(text)}[/]" if style else _escape(text)
+    return f"[{style}]{escape(text)}[/]" if style else escape(text)
 
 
 def _found(details: dict[str, Any]) -> str:
@@ -187,10 +186,10 @@ def _fits(rows: list[tuple[str, ...]], width: int) -> bool:
 def _write_blocks(rows: list[tuple[str, ...]], say) -> None:
     """One block per target, for narrow terminals and pipes: whole values, one field per line, easy to grep."""
     for service, platform, url, status, version, found, plan, taken in rows:
-        say(f"{_escape(service)} ({_escape(platform)}): {_styled(status, _STATUS_STYLE.get(status))}")
-        say(f"    url: {_escape(url)}")
-        say(f"    version: {_escape(version)}   found: {_escape(found)}")
-        say(f"    plan: {_escape(plan)}   result: {_styled(taken, _TAKEN_STYLE.get(taken))}")
+        say(f"{escape(service)} ({escape(platform)}): {_styled(status, _STATUS_STYLE.get(status))}")
+        say(f"    url: {escape(url)}")
+        say(f"    version: {escape(version)}   found: {escape(found)}")
+        say(f"    plan: {escape(plan)}   result: {_styled(taken, _TAKEN_STYLE.get(taken))}")
 
 
 def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) -> None:
@@ -207,8 +206,8 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
         table.add_column(column, overflow="fold")
     for row in rows:
         status, taken = row[3], row[7]
-        table.add_row(*(_escape(v) for v in row[:3]), _styled(status, _STATUS_STYLE.get(status)),
-                      *(_escape(v) for v in row[4:7]), _styled(taken, _TAKEN_STYLE.get(taken)))
+        table.add_row(*(escape(v) for v in row[:3]), _styled(status, _STATUS_STYLE.get(status)),
+                      *(escape(v) for v in row[4:7]), _styled(taken, _TAKEN_STYLE.get(taken)))
     if not result.items:
         console.print("No targets found: set a platform's variables (see `scanner plugins`, e.g. SUPERSET_URL) "
                       "or add [[targets]] to config.toml.", soft_wrap=True, markup=False)
@@ -217,25 +216,25 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
     else:
         _write_blocks(rows, say)
     for item in result.items:
-        name = _escape(item.target.service_name)
+        name = escape(item.target.service_name)
         if not item.probe.ok:
-            say(f"[red]✗[/] {name}: {_escape(item.probe.message)}", markup=True)
+            say(f"[red]✗[/] {name}: {escape(item.probe.message)}", markup=True)
             if item.probe.hint:
-                say(f"    fix: {_escape(item.probe.hint)}")
+                say(f"    fix: {escape(item.probe.hint)}")
         for warning in item.warnings:
-            say(f"[yellow]![/] {name}: {_escape(warning)}")
+            say(f"[yellow]![/] {name}: {escape(warning)}")
         if item.carried and item.action in (Action.UPDATE, Action.UNCHANGED):
-            say(f"[dim]i {name}: kept as set in the catalog: {_escape(', '.join(item.carried))}[/]")
+            say(f"[dim]i {name}: kept as set in the catalog: {escape(', '.join(item.carried))}[/]")
         if item.duplicate_of:
-            say(f"[yellow]![/] {name}: {_escape(item.reason)}")
+            say(f"[yellow]![/] {name}: {escape(item.reason)}")
         if item.error:
-            say(f"[red]✗[/] {name}: {_escape(item.error)}")
+            say(f"[red]✗[/] {name}: {escape(item.error)}")
         if item.secrets_unverified:
             say(f"[dim]i {name}: the catalog masks secrets, so they were not compared[/]")
     if show_payloads:
         for item in result.items:
             if item.request is not None and item.action in (Action.CREATE, Action.UPDATE):
-                console.print(f"\n[bold]{item.action.value}[/] {_escape(item.target.service_name)}:")
+                console.print(f"\n[bold]{item.action.value}[/] {escape(item.target.service_name)}:")
                 console.print_json(json.dumps(item.request.payload(reveal_secrets=False)))
     _write_drift(result, say)
     _write_prune(result, say)
@@ -244,10 +243,10 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
     status = ", ".join(f"{k} {v}" for k, v in sorted(totals["status"].items())) or "no targets"
     taken = ", ".join(f"{k} {v}" for k, v in sorted(totals["taken"].items())) or "nothing to do"
     if result.inventory and result.inventory.get("error"):
-        say(f"[red]✗[/] inventory: {_escape(result.inventory['error'])}")
+        say(f"[red]✗[/] inventory: {escape(result.inventory['error'])}")
     if result.catalog and result.catalog.warning:
-        say(f"[yellow]![/] catalog: {_escape(result.catalog.warning)}")
-    where = (f"catalog {_escape(result.catalog.host)} ({_escape(result.catalog.version)})" if result.catalog
+        say(f"[yellow]![/] catalog: {escape(result.catalog.warning)}")
+    where = (f"catalog {escape(result.catalog.host)} ({escape(result.catalog.version)})" if result.catalog
              else "no catalog")
     mode = " (dry run: nothing written)" if result.dry_run else ""
     say(f"\n{totals['targets']} target(s): {status}. {taken}. {where}{mode}.")
@@ -268,7 +267,7 @@ def write_rows(console: Any, columns: tuple[str, ...], rows: list[tuple[str, ...
 
     flat = [tuple(", ".join(v.splitlines()) for v in row) for row in rows]
     if _fits_columns(columns, rows, console.width):
-        table = Table(header_style="bold", title=_escape(title) if title else None)
+        table = Table(header_style="bold", title=escape(title) if title else None)
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
@@ -276,11 +275,11 @@ def write_rows(console: Any, columns: tuple[str, ...], rows: list[tuple[str, ...
         console.print(table)
         return
     if title:
-        console.print(f"[bold]{_escape(title)}[/]", soft_wrap=True)
+        console.print(f"[bold]{escape(title)}[/]", soft_wrap=True)
     for row in flat:
         console.print(cell(columns[0], row[0]), soft_wrap=True)
         for column, value in zip(columns[1:], row[1:], strict=True):
-            console.print(f"    {_escape(column)}: {cell(column, value)}", soft_wrap=True)
+            console.print(f"    {escape(column)}: {cell(column, value)}", soft_wrap=True)
 
 
 def _fits_columns(columns: tuple[str, ...], rows: list[tuple[str, ...]], width: int) -> bool:

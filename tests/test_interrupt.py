@@ -84,4 +84,4 @@ def test_a_second_signal_exits_at_once(tmp_path, catalog, web, slow):
     finally:
         proc.kill()
     assert proc.returncode == 130
-    assert "exiting now" in err or "stopping" in err
+    assert "stopping" in err and "SIGINT again: exiting now" in err

@@ -459,13 +459,18 @@ class FakeTableau(ServedFake):
         inner = f"<site{_attrs(id=site.id, name=site.name, contentUrl=site.content_url, adminMode='ContentAndUsers', state='Active')} />"  # noqa: E501
         return _xml(200, _ts_response(inner, version))
 
-    def _content(self, request: Request, site_ref: str, kind: str, version: str) -> Response:
+    def _allowed(self, request: Request, site_ref: str, kind: str):
+        """The session on the site, once it may query `kind` (a forbidden principal gets Tableau's 403000)."""
         session = self._site_of(request, site_ref)
         if session.principal in self.forbidden:
             raise _ApiError(
                 403, "403000", "Forbidden",
                 f"'{session.principal}' does not have permission to query {kind} on this site.",
             )  # fmt: skip
+        return session
+
+    def _content(self, request: Request, site_ref: str, kind: str, version: str) -> Response:
+        session = self._allowed(request, site_ref, kind)
         page_number = self._positive_int(request, "pageNumber", 1, "400006", "Invalid page number")
         page_size = self._positive_int(request, "pageSize", DEFAULT_PAGE_SIZE, "400007", "Invalid page size")
         if page_size > MAX_PAGE_SIZE:
@@ -482,12 +487,7 @@ class FakeTableau(ServedFake):
     def _workbook_views(self, request: Request, site_ref: str, workbook_id: str, version: str) -> Response:
         """Query Views for Workbook: every view of one workbook, no pagination; ``<usage totalViewCount>`` per
         view only with ``includeUsageStatistics=true`` (what TSC's ``populate_views(usage=True)`` asks for)."""
-        session = self._site_of(request, site_ref)
-        if session.principal in self.forbidden:
-            raise _ApiError(
-                403, "403000", "Forbidden",
-                f"'{session.principal}' does not have permission to query views on this site.",
-            )  # fmt: skip
+        session = self._allowed(request, site_ref, "views")
         site = session.site
         numbers = [n for n in range(1, site.workbooks + 1) if _stable_id(site.id, "workbook", str(n)) == workbook_id]
         if not numbers:
