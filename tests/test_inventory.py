@@ -117,6 +117,23 @@ def test_two_concurrent_runs_are_both_recorded(tmp_path):
     assert db_rows(inv, "PRAGMA integrity_check") == [("ok",)]
 
 
+def test_runs_starting_together_share_one_whole_key(tmp_path):
+    """The key is made by whichever run starts first; a run starting in the same instant must read the whole
+    key, never an empty or half-written file (a race CI once lost)."""
+    inv = tmp_path / "inv.sqlite3"
+    code = ("import sys, time; from pathlib import Path; from scanner.inventory.store import Inventory\n"
+            "while time.time() < float(sys.argv[2]): pass\n"  # all imported, then all at once
+            "print(Inventory._load_key(Path(sys.argv[1])).hex())")
+    start = str(time.time() + 3)
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(inv), start], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(12)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 12, [o[1] for o in outputs]
+    keys = {o[0].strip() for o in outputs}
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inv.sqlite3.key"]  # no temporary file left behind
+
+
 def test_the_inventory_holds_no_secret(run_cli, tmp_path, catalog):
     inv = tmp_path / "inv.sqlite3"
     secrets = {"superset": "canary-superset-41f0", "looker": "canary-looker-9d2e", "tableau": "canary-tableau-6b7c",

@@ -20,6 +20,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -156,18 +157,18 @@ class Inventory:
     # -- the keyed hash -------------------------------------------------------------------------
     @staticmethod
     def _load_key(path: Path) -> bytes:
+        """Read the key, or make it. A new key is written whole to a private temporary file and then
+        hard-linked into place, so a concurrent run sees either no key or a complete one, never a half."""
         key_path = path.with_name(path.name + ".key")
         with contextlib.suppress(FileNotFoundError):
             return _read_key(key_path)
         key = secrets.token_bytes(32)
         try:
-            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
+            _publish_whole(key_path, key.hex())
+        except FileExistsError:  # another run made it first: use theirs
             return _read_key(key_path)
         except OSError as exc:
             raise ConfigError(f"cannot write the inventory key: {exc.strerror}", where=str(key_path)) from None
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key.hex())
         return key
 
     def config_hash(self, config: dict[str, Any]) -> str:
@@ -368,15 +369,45 @@ class Inventory:
         return timeline
 
 
-def _read_key(key_path: Path) -> bytes:
+def _publish_whole(path: Path, text: str) -> None:
+    """Create ``path`` holding ``text``, all or nothing: FileExistsError when it already exists. Written to a
+    private temporary file first and hard-linked into place; where the file system has no hard links, the
+    file is created exclusively and written (a reader may then briefly see it short, and retries)."""
+    tmp_path = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        key = bytes.fromhex(key_path.read_text().strip())
-    except ValueError:
-        key = b""
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise ConfigError(f"cannot read the inventory key: {exc.strerror}", where=str(key_path)) from None
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp_path, path)
+            return
+        except FileExistsError:
+            raise
+        except OSError:
+            pass
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_path)
+
+
+def _read_key(key_path: Path, attempts: int = 20) -> bytes:
+    for attempt in range(attempts):
+        try:
+            key = bytes.fromhex(key_path.read_text().strip())
+        except ValueError:
+            key = b""
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise ConfigError(f"cannot read the inventory key: {exc.strerror}", where=str(key_path)) from None
+        if len(key) >= 16 or attempt == attempts - 1:
+            break
+        time.sleep(0.05)  # a run on a file system without hard links may be writing it right now
     if len(key) < 16:
         raise ConfigError("the inventory key is damaged", where=str(key_path),
                           hint="delete it: a new key is made, and every config is reported changed once")
