@@ -40,10 +40,11 @@ class OneInstance:
         for n, target in enumerate(targets):
             self._lanes.setdefault(_host_key(target), []).append(n)
 
-    def finished(self, item: PlanItem) -> list[PlanItem]:
-        """`item` is probed and planned: the items decided now (it, and those that waited on it), in order."""
-        key = _host_key(item.target)
-        rank = self._rank.get(id(item.target), -1)
+    def finished(self, target: Target, items: list[PlanItem]) -> list[PlanItem]:
+        """`target` is probed and planned as `items` (one, or one per part of the instance): the items decided
+        now (they, and those that waited on the target), in order."""
+        key = _host_key(target)
+        rank = self._rank.get(id(target), -1)
         self._done.add(rank)
         lane, head = self._lanes.get(key, []), self._head.get(key, 0)
         while head < len(lane) and lane[head] in self._done:
@@ -52,10 +53,11 @@ class OneInstance:
         first_unfinished = lane[head] if head < len(lane) else None
         decided = []
         heap = self._parked.setdefault(key, [])
-        if item.probe.ok:  # a failed probe proved nothing: it never waits
-            heapq.heappush(heap, (rank, next(self._seq), item))
-        else:
-            decided.append(item)
+        for item in items:
+            if item.probe.ok:  # a failed probe proved nothing: it never waits
+                heapq.heappush(heap, (rank, next(self._seq), item))
+            else:
+                decided.append(item)
         while heap and (first_unfinished is None or heap[0][0] < first_unfinished):
             decided.append(self._decide(heapq.heappop(heap)[2]))
         return decided

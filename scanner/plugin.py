@@ -25,6 +25,10 @@ The built-in probes use exactly this door. A plugin declares:
 ``finish(ctx)``        optional clean-up run after the steps, pass or fail (log out, sign out)
 ``base_url(url)``      optional: the instance's base URL from a URL as a user typed it (a page
                        copied from the browser), before it is validated and named; default as typed
+``parts(target, r)``   optional: when one instance is registered as several services (Lightdash:
+                       one per project and space), the `Part` s a passed probe found; each becomes
+                       its own service ``<service>_<part.key>`` with ``part.settings`` applied to the
+                       target's settings before ``connection_config``. Default: one service
 =====================  ==================================================================
 
 Rules for plugin code:
@@ -219,6 +223,21 @@ class ProbeResult:
         return [s.message for s in self.steps if s.warning]
 
 
+@dataclass(frozen=True)
+class Part:
+    """One of several services an instance is registered as (e.g. one Lightdash project and space).
+
+    ``key`` is appended to the target's service name (``lightdash_prod`` -> ``lightdash_prod_<key>``) and must
+    be stable across runs (renaming it makes a new service); ``settings`` are target settings fields that
+    select the part (given to ``connection_config`` through the target); ``label`` is what a person reads;
+    ``details`` are this part's report facts (counts), added to the probe's."""
+
+    key: str
+    settings: Mapping[str, Any]
+    label: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Plugin(ABC):
     """Base class of every probe plugin. See the module docstring for the contract."""
 
@@ -240,6 +259,12 @@ class Plugin(ABC):
 
     def finish(self, ctx: ProbeContext) -> None:  # noqa: B027 - optional hook
         """Clean up after the steps (log out, sign out). Runs whether they passed or not."""
+
+    def parts(self, target: Target, result: ProbeResult) -> Sequence[Part]:
+        """The services a passed probe of `target` is registered as, when more than one (see `Part`); the
+        probe's steps find them (keep them in ``ctx.details``, which ``result.details`` holds). Empty (the
+        default): the target is one service."""
+        return ()
 
     def base_url(self, url: str) -> str:
         """The instance's base URL from `url` as a user typed it (TOML ``url`` or the env variable), e.g. a

@@ -13,6 +13,7 @@ and a running one gets only what is left). At most ``per_host`` targets are prob
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -24,12 +25,13 @@ from typing import Any
 
 from scanner.apply import Registrar
 from scanner.errors import CatalogError, ExitCode
+from scanner.naming import MAX_LEN, check_service_name, slug
 from scanner.one_instance import OneInstance
 from scanner.openmetadata.client import LIST_PAGE, CatalogClient
 from scanner.openmetadata.schema import covered_server_versions
 from scanner.openmetadata.schema import source as schema_source
 from scanner.plan import Action, PlanItem, build_request, plan_item
-from scanner.plugin import Plugin, ProbeResult, Status, Target
+from scanner.plugin import Part, Plugin, ProbeResult, Status, Target
 from scanner.probe import run_probe
 from scanner.registry import PluginEntry
 from scanner.secrets import redact
@@ -140,10 +142,15 @@ def run_scan(
 
         known = _known_services(catalog, len(targets), run_end) if catalog is not None else None
 
-        def work(target: Target) -> PlanItem:
+        parent: dict[int, int] = {}  # id of a part's target -> id of the declared target it came from
+
+        def work(target: Target) -> list[PlanItem]:
             with gate(target.url):
-                return _probe_and_plan(plugins[target.platform], target, catalog, settings, run_end, known,
-                                       owned or frozenset())
+                items = _probe_and_plan(plugins[target.platform], target, catalog, settings, run_end, known,
+                                        owned or frozenset())
+            for item in items:
+                parent[id(item.target)] = id(target)
+            return items
 
         # registration starts as soon as each target is planned, while the others are still probed
         registrar = (Registrar(catalog, settings.catalog.concurrency, on_written=on_written)
@@ -164,7 +171,7 @@ def run_scan(
             while pending and not (stop is not None and stop.is_set()):
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
-                    for item in instances.finished(future.result()):
+                    for item in instances.finished(futures[future], future.result()):
                         emit(item)
             for item in instances.rest():  # interrupted: what waited on an unfinished target is decided now
                 emit(item)
@@ -179,8 +186,8 @@ def run_scan(
             if registrar is not None:
                 registrar.close()
                 log.info("registration done at %.2fs", time.monotonic() - run_started)
-        order = {t.service_name: n for n, t in enumerate(targets)}
-        result.items.sort(key=lambda i: order[i.target.service_name])
+        order = {id(t): n for n, t in enumerate(targets)}  # parts of one instance stay together, in their order
+        result.items.sort(key=lambda i: order[parent.get(id(i.target), id(i.target))])
         if registrar is None:
             not_written = "planned" if catalog is not None else "not registered (no catalog)"
             for item in result.items:
@@ -224,7 +231,7 @@ def _known_services(catalog: CatalogClient, targets: int, run_end: float | None 
 
 def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | None, settings: Settings,
                     run_end: float | None = None, known: dict[str, dict] | None = None,
-                    owned: frozenset[str] | set[str] = frozenset()) -> PlanItem:
+                    owned: frozenset[str] | set[str] = frozenset()) -> list[PlanItem]:
     scan = settings.scan
     t0 = time.monotonic()
     budget, which = scan.target_deadline, "target deadline"
@@ -236,12 +243,52 @@ def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | Non
             message=f"run deadline of {scan.run_deadline:g}s reached before this target was probed",
             hint="raise --run-deadline or --concurrency, or lower --target-deadline",
         )
-        return plan_item(target, probe, None, None)
+        return [plan_item(target, probe, None, None)]
     probe = run_probe(plugin, target, connect_timeout=scan.connect_timeout, read_timeout=scan.timeout,
                       deadline_s=budget, deadline_name=which)
     log.info("%s: %s in %.0f ms", target.service_name, probe.status.value, (time.monotonic() - t0) * 1000)
     if not probe.ok:
-        return plan_item(target, probe, None, None)
+        return [plan_item(target, probe, None, None)]
+    try:
+        parts = list(plugin.parts(target, probe))
+    except Exception as exc:  # plugin bug: this target only
+        return [_failed_plan(target, probe, f"could not list the services to register: {redact(str(exc))[:300]}")]
+    if not parts:
+        return [_plan_one(plugin, target, probe, catalog, settings, known, owned)]
+    items = []
+    for part in parts:
+        try:
+            part_target, part_probe = part_of(plugin, target, probe, part)
+        except ValueError as exc:
+            items.append(_failed_plan(target, probe, str(exc)))
+            continue
+        items.append(_plan_one(plugin, part_target, part_probe, catalog, settings, known, owned))
+    return items
+
+
+def part_of(plugin: Plugin, target: Target, probe: ProbeResult, part: Part) -> tuple[Target, ProbeResult]:
+    """The target and probe result of one `Part` of an instance: its own service name, instance and settings."""
+    key = slug(part.key)
+    if not key:
+        raise ValueError(f"plugin {plugin.name!r} gave a part with an empty key ({part.label or part.key!r})")
+    name = f"{target.service_name}_{key}"[:MAX_LEN].rstrip("_")
+    if problem := check_service_name(name):
+        raise ValueError(f"part {part.label or key}: {problem}")
+    try:
+        settings = target.settings.model_copy(update=dict(part.settings))
+    except Exception as exc:  # noqa: BLE001 - a plugin bug, reported on this target
+        raise ValueError(f"part {part.label or key}: bad settings: {exc}") from None
+    meta = target.service
+    if part.label and not meta.display_name:
+        meta = dataclasses.replace(meta, display_name=f"{plugin.title} {target.instance}: {part.label}")
+    sub = dataclasses.replace(target, service_name=name, instance=f"{target.instance}_{key}", settings=settings,
+                              service=meta)
+    details = {**probe.details, "part": part.label or key, **dict(part.details)}
+    return sub, dataclasses.replace(probe, details=details)
+
+
+def _plan_one(plugin: Plugin, target: Target, probe: ProbeResult, catalog: CatalogClient | None,
+              settings: Settings, known: dict[str, dict] | None, owned) -> PlanItem:
     try:
         owners = [catalog.resolve_owner(o) for o in target.service.owners] if catalog else None
         request = build_request(plugin, target, probe, owners)

@@ -130,3 +130,12 @@ def real_superset(tmp_path_factory):
     finally:
         server.stop()
 
+
+@pytest.fixture(scope="session")
+def om_ingestion() -> Path:
+    """The python of the openmetadata-ingestion 2.0.7.0 venv (installed on first use, cached)."""
+    if os.environ.get("SCANNER_SKIP_CONFORMANCE") == "1":
+        pytest.skip("SCANNER_SKIP_CONFORMANCE=1: conformance tests against openmetadata-ingestion disabled")
+    from om_ingestion import ensure_ingestion_venv, venv_python
+
+    return venv_python(ensure_ingestion_venv())

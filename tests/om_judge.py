@@ -11,14 +11,15 @@ never imports scanner. Usage::
 Stages, in order, each ``{"ok": bool, ...}`` with ``"error": {"type", "message", "chain"}`` when it failed:
 
 1. ``model``: ``DashboardConnection(config=...)`` (the union the ingestion workflow parses) and the specific
-   class for ``config.type`` (``SupersetConnection``, ``LookerConnection``, ``TableauConnection``); the union
-   must resolve to that class.
+   class for ``config.type`` (``SupersetConnection``, ``MetabaseConnection``, ...); the union must resolve to that
+   class.
 2. ``get_connection``: ``metadata.ingestion.source.connections.get_connection(config)``, the client the
    connector ingests with.
 3. ``listing``: the connector's own listing calls on that client, as its metadata source makes them
    (Superset: ``get_dashboard_count``/``get_chart_count`` and one page of ``fetch_dashboards``/``fetch_charts``;
    Looker: ``me``, ``all_dashboards(fields="id,title")``, ``all_lookml_models``; Tableau: ``server_info``,
-   ``get_workbook_count``, ``get_workbooks``). Counts are reported: several of these calls swallow errors and
+   ``get_workbook_count``, ``get_workbooks``; any other type: ``listing(client)`` of ``tests/om_listing_<type>.py``,
+   e.g. ``om_listing_metabase.py``). Counts are reported: several of these calls swallow errors and
    answer an empty result, so the caller must compare them with what the platform holds.
 4. ``catalog_client``: ``OpenMetadata(OpenMetadataConnection(hostPort, authProvider=openmetadata,
    securityConfig=OpenMetadataJWTClientConfig(jwtToken)))`` (validates the server version).
@@ -42,20 +43,6 @@ import sys
 import traceback
 from typing import Any
 
-SPECIFIC = {
-    "Superset": (
-        "metadata.generated.schema.entity.services.connections.dashboard.supersetConnection",
-        "SupersetConnection",
-    ),
-    "Looker": (
-        "metadata.generated.schema.entity.services.connections.dashboard.lookerConnection",
-        "LookerConnection",
-    ),
-    "Tableau": (
-        "metadata.generated.schema.entity.services.connections.dashboard.tableauConnection",
-        "TableauConnection",
-    ),
-}
 MAX_MESSAGE = 2000
 
 
@@ -92,15 +79,22 @@ def _stage(stages: dict, name: str, fn) -> Any:
 # -- stage 1 ------------------------------------------------------------------------------------------
 
 
+def specific_class(service_type: str) -> tuple[str, str]:
+    """The generated module and class of one dashboard connection type (``Metabase`` ->
+    ``...dashboard.metabaseConnection``, ``MetabaseConnection``)."""
+    module = "metadata.generated.schema.entity.services.connections.dashboard."
+    return module + service_type[0].lower() + service_type[1:] + "Connection", f"{service_type}Connection"
+
+
 def _model(config: dict):
     import importlib
 
     from metadata.generated.schema.entity.services.dashboardService import DashboardConnection
 
     service_type = config.get("type")
-    if service_type not in SPECIFIC:
-        raise ValueError(f"config.type {service_type!r} is not one of {sorted(SPECIFIC)}")
-    module, cls_name = SPECIFIC[service_type]
+    if not isinstance(service_type, str) or not service_type.isalnum():
+        raise ValueError(f"config.type {service_type!r} is not a dashboard service type")
+    module, cls_name = specific_class(service_type)
     specific_cls = getattr(importlib.import_module(module), cls_name)
     specific = specific_cls.model_validate(config)
     union = DashboardConnection.model_validate({"config": config}).config
@@ -149,8 +143,28 @@ def _listing_tableau(client) -> dict:
 LISTING = {"Superset": _listing_superset, "Looker": _listing_looker, "Tableau": _listing_tableau}
 
 
+def _platform_module(service_type: str):
+    """``tests/om_listing_<type>.py`` of a platform (``listing(client) -> dict``, optional ``release(client)``), so a
+    new platform adds its own file and never edits this one."""
+    import importlib
+
+    return importlib.import_module(f"om_listing_{service_type.lower()}")
+
+
+def _listing(service_type: str, client) -> dict:
+    if service_type in LISTING:
+        return LISTING[service_type](client)
+    return _platform_module(service_type).listing(client)
+
+
 def _release(service_type: str, client) -> None:
     """End the listing client's session before the test connection opens its own (a Tableau PAT allows one)."""
+    if service_type not in LISTING:
+        release = getattr(_platform_module(service_type), "release", None)
+        if release is not None:
+            with contextlib.suppress(Exception):
+                release(client)
+        return
     if service_type == "Tableau":
         with contextlib.suppress(Exception):
             client.sign_out()
@@ -233,7 +247,7 @@ def judge(doc: dict) -> dict:
         client = _stage(stages, "get_connection", lambda: (get_connection(connection), None))
         if client is not None:
             stages["get_connection"]["client"] = type(client).__name__
-            _stage(stages, "listing", lambda: (None, LISTING[service_type](client)))
+            _stage(stages, "listing", lambda: (None, _listing(service_type, client)))
             _release(service_type, client)
     metadata = _stage(stages, "catalog_client", lambda: _catalog_client(catalog))
     if connection is not None and metadata is not None:

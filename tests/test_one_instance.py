@@ -204,10 +204,10 @@ def test_the_first_declared_is_kept_whichever_probe_finishes_first():
     other = _item(3, "http://bi.example.com", "http://bi.example.com")
     failed = _item(4, "http://127.0.0.1:8088", "http://127.0.0.1:8088", ok=False)
     instances = OneInstance([first.target, second.target, other.target, failed.target])
-    assert instances.finished(second) == []            # waits: an earlier target on that host is still probed
-    assert instances.finished(other) == [other]        # another host goes on at once
-    assert instances.finished(failed) == [failed]      # a failed probe proved nothing: never waits
-    kept, duplicate = instances.finished(first)
+    assert instances.finished(second.target, [second]) == []            # waits: an earlier target on that host is still probed
+    assert instances.finished(other.target, [other]) == [other]        # another host goes on at once
+    assert instances.finished(failed.target, [failed]) == [failed]      # a failed probe proved nothing: never waits
+    kept, duplicate = instances.finished(first.target, [first])
     assert kept is first and duplicate.target is second.target
     assert (duplicate.action, duplicate.taken, duplicate.request) == (Action.SKIP, "skipped", None)
     assert "duplicate of superset_i1 (config.toml:[[targets]]#1)" in duplicate.reason

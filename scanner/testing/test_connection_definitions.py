@@ -5,7 +5,8 @@ Served by ``FakeOpenMetadata`` at
 OpenMetadata's ingestion code (``test_connection_steps`` and ``TestConnectionRunner``) reads which steps to run, in
 order, and which are mandatory (shared/contracts/openmetadata.md §8). The step data is copied from the server's
 seed files ``openmetadata-service/src/main/resources/json/data/testConnections/dashboard/<type>.json``
-(open-metadata/OpenMetadata; Superset @1a80a125, Looker @1d658114, Tableau @0a91158d). The server names the entity
+(open-metadata/OpenMetadata; Superset @1a80a125, Looker @1d658114, Tableau @0a91158d, Metabase @1a80a125,
+Redash @18ef684a, Lightdash @0b24ab09, Grafana @0d4e8628 cut to 2.0.7's steps). The server names the entity
 after the service type and derives its FQN as ``<name>.testConnectionDefinition``; shape per
 shared/contracts/openmetadata-schemas/TestConnectionDefinition.json (no other keys: the client's model forbids them).
 """
@@ -21,6 +22,15 @@ __all__ = ["DEFINITIONS", "FQN_SUFFIX", "definition"]
 FQN_SUFFIX = ".testConnectionDefinition"
 _ID_NAMESPACE = uuid.UUID("0b5bd0f4-39a3-4c55-8f5e-6f0e9e2d7c21")
 _UPDATED_AT = 1_735_689_600_000  # fixed: seed data does not change between reads
+
+_DASHBOARDS = "List all the dashboards available to the user"
+
+
+def _get_dashboards(*, short_circuit: bool) -> dict[str, Any]:
+    return {"name": "GetDashboards", "description": _DASHBOARDS,
+            "errorMessage": "Failed to fetch dashboards, please validate the credentials or validate if user has "
+            "access to fetch dashboards", "shortCircuit": short_circuit, "mandatory": True}
+
 
 _SEED: dict[str, dict[str, Any]] = {
     "Superset": {
@@ -86,6 +96,33 @@ _SEED: dict[str, dict[str, Any]] = {
                 "mandatory": False,
             },
         ],
+    },
+    "Metabase": {
+        "displayName": "Metabase Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of dashboards and charts.",
+        "steps": [_get_dashboards(short_circuit=True)],
+    },
+    "Redash": {
+        "displayName": "Redash Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of workbooks and views.",
+        "steps": [{"name": "GetDashboards", "description": _DASHBOARDS, "mandatory": True}],
+    },
+    "Lightdash": {
+        "displayName": "Lightdash Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of dashboards and charts.",
+        "steps": [_get_dashboards(short_circuit=True)],
+    },
+    # The server's seed file gained GetOrganizationInfo and GetFolders after 2.0.7; 2.0.7's Grafana connector has
+    # only GetDashboards (its test_fn), and a seeded step without a test_fn is a KeyError in its runner.
+    "Grafana": {
+        "displayName": "Grafana Test Connection",
+        "description": "This Test Connection validates the access against the Grafana server and basic metadata "
+        "extraction of dashboards, folders, and organization information.",
+        "steps": [{**_get_dashboards(short_circuit=False), "errorMessage": "Failed to fetch dashboards, please "
+                   "validate the credentials or check if user has access to fetch dashboards"}],
     },
 }
 
