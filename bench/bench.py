@@ -240,9 +240,31 @@ def bench_mask(n: int) -> dict:
     return figures
 
 
+def bench_toml(n: int) -> dict:
+    """A TOML of N targets (about 147 bytes each, one ${VAR} secret each) through the real `scanner scan
+    --output json`, with a run deadline that has passed before the first probe: the cost of reading, checking,
+    planning and reporting N targets, and the memory they hold (each ends as a "run deadline reached" item)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = Path(tmp)
+        with open(cwd / "config.toml", "w") as fh:
+            for i in range(n):
+                fh.write(f'[[targets]]\nplatform = "superset"\ninstance = "inst{i}"\n'
+                         f'url = "http://127.0.0.1:{1024 + i % 60000}/path{i}"\nusername = "admin"\n'
+                         'password = "${BENCH_PW}"\n\n')
+        size_mb = (cwd / "config.toml").stat().st_size / 2**20
+        child = run_scanner(["scan", "--config", "config.toml", "--output", "json", "--run-deadline", "0.001",
+                             "--no-inventory", "--platform", "superset"], {"BENCH_PW": "bench-pw"}, cwd)
+        doc = check(child)
+    figures = {"targets": len(doc["targets"]), "toml_mb": round(size_mb, 1), "wall_s": round(child.wall, 2),
+               "cpu_s": round(child.cpu_s, 2), "max_rss_mb": round(child.max_rss_mb, 1),
+               "kb_per_target": round(child.max_rss_mb * 1024 / max(n, 1), 2)}
+    report(f"toml: {n} targets from a {size_mb:.1f} MB TOML", [(k, str(v)) for k, v in figures.items()])
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario", choices=("probe", "hang", "register", "startup", "mask", "all"))
+    parser.add_argument("scenario", choices=("probe", "hang", "register", "startup", "mask", "toml", "all"))
     parser.add_argument("-n", type=int, help="number of targets / services (default per scenario)")
     parser.add_argument("--latency", type=float, help="seconds per request of the stand-ins")
     parser.add_argument("--concurrency", type=int, help="scanner --concurrency")
@@ -266,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         figures["startup"] = bench_startup(args.n or 2000)
     if args.scenario in ("mask", "all"):
         figures["mask"] = bench_mask(args.n or 10_000)
+    if args.scenario == "toml":  # not in "all": minutes at the sizes that matter
+        figures["toml"] = bench_toml(args.n or 50_000)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -5,6 +5,7 @@ No dots (they force FQN quoting, which some OpenMetadata features mishandle) and
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ _LOOPBACK = frozenset({"localhost", "localhost.", "127.0.0.1", "::1", "::ffff:7f
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=4096)  # hosts repeat across targets; parsing an address is the dear part
 def _ip_compressed(host: str) -> str:
     try:
         return ipaddress.ip_address(host).compressed

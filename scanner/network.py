@@ -2,7 +2,8 @@
 ``verify=True`` trusts. scanner's own client (`scanner.http`), the SDK session (`scanner.sdk_http`) and the
 catalog client all ask here, so the three behave alike.
 
-Proxies: the variables curl and requests read (lower case wins over upper case, as in urllib). ``NO_PROXY``
+Proxies: the TOML's ``[network] proxy`` (and ``no_proxy``) when set, which replaces the environment; else
+the variables curl and requests read (lower case wins over upper case, as in urllib). ``NO_PROXY``
 lists hosts, domain suffixes (``.corp`` or ``corp``), ``host:port``, CIDR ranges (``127.0.0.0/8``) or ``*``.
 An https target goes through the proxy in a CONNECT tunnel: the proxy sees the host name, never what is
 inside TLS. A plain-http target through a proxy would hand the proxy every credential in clear text, so
@@ -40,15 +41,37 @@ class TrustError(ScannerError):
 # -- proxies -----------------------------------------------------------------------------------------------
 
 
+_configured: dict[str, str] | None = None  # from the TOML's [network], when it sets a proxy
+
+
 @functools.cache
-def _proxy_env() -> dict[str, str]:
-    """scheme -> proxy URL, plus "no" -> NO_PROXY, read once from the environment."""
+def _from_environment() -> dict[str, str]:
     return {k: v.strip() for k, v in urllib.request.getproxies_environment().items() if v and v.strip()}
 
 
+def _proxy_env() -> dict[str, str]:
+    """scheme -> proxy URL, plus "no" -> NO_PROXY: the TOML's ``[network]`` when it sets a proxy, else the
+    environment (read once)."""
+    return _configured if _configured is not None else _from_environment()
+
+
+def configure(proxy: str | None, no_proxy: list[str] | None = None) -> None:
+    """Use `proxy` for every request (http and https), except the hosts in `no_proxy`: the TOML's ``[network]``,
+    which replaces the proxy environment variables. ``proxy=None``: back to the environment."""
+    global _configured
+    if proxy is None:
+        _configured = None
+        return
+    _configured = {"http": proxy, "https": proxy}
+    if no_proxy:
+        _configured["no"] = ",".join(no_proxy)
+
+
 def reset() -> None:
-    """Forget what was read from the environment (for tests that change it in-process)."""
-    _proxy_env.cache_clear()
+    """Forget what was read from the environment and configured (for tests that change it in-process)."""
+    global _configured
+    _configured = None
+    _from_environment.cache_clear()
     trust_context.cache_clear()
     _env_ca_bundle.cache_clear()
 
@@ -107,9 +130,11 @@ def cleartext_refusal(url: str, proxy: str | None) -> str | None:
     if not proxy or (urlsplit(url).scheme or "").lower() != "http":
         return None
     parts = urlsplit(url)
+    setting, bypass = ("[network] proxy", "[network] no_proxy") if _configured is not None else ("HTTP_PROXY",
+                                                                                                 "NO_PROXY")
     return (f"credentials for http://{parts.netloc.rpartition('@')[2]} not sent: the target is plain http and "
-            f"would be reached via proxy {display_url(proxy)} (HTTP_PROXY), which could read them in clear text; "
-            "use https:// for the target, or add its host to NO_PROXY to connect directly")
+            f"would be reached via proxy {display_url(proxy)} ({setting}), which could read them in clear text; "
+            f"use https:// for the target, or add its host to {bypass} to connect directly")
 
 
 def proxy_headers(proxy: str) -> dict[str, str]:

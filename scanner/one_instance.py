@@ -37,13 +37,15 @@ class OneInstance:
         self._parked: dict[tuple[str, str], list[tuple[int, int, PlanItem]]] = {}  # heaps by rank
         self._claims: dict[tuple[str, str], PlanItem] = {}
         self._seq = itertools.count()
+        self._keys: dict[int, tuple[str, str]] = {}  # id of a declared target -> its host key, made once
         for n, target in enumerate(targets):
-            self._lanes.setdefault(_host_key(target), []).append(n)
+            key = self._keys[id(target)] = _host_key(target)
+            self._lanes.setdefault(key, []).append(n)
 
     def finished(self, target: Target, items: list[PlanItem]) -> list[PlanItem]:
         """`target` is probed and planned as `items` (one, or one per part of the instance): the items decided
         now (they, and those that waited on the target), in order."""
-        key = _host_key(target)
+        key = self._keys.get(id(target)) or _host_key(target)
         rank = self._rank.get(id(target), -1)
         self._done.add(rank)
         lane, head = self._lanes.get(key, []), self._head.get(key, 0)

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import ConfigDict, field_validator
 
 from scanner.tls import TlsSettings
-from scanner.urls import normalize_base_url
+from scanner.urls import display_url, normalize_base_url
 
 if TYPE_CHECKING:
     from scanner.http import HttpClient
@@ -280,9 +280,15 @@ def reach_step(path: str = "/") -> Step:
     """scanner's own first step: does anything answer HTTP at the target URL (no credentials)?"""
 
     def run(ctx: ProbeContext) -> str:
+        from scanner import network
+
         # Any answer proves the host is there, a redirect included: the next steps follow it if they need to.
-        resp = ctx.http.get(ctx.target.url.rstrip("/") + path, follow_redirects=False)
-        return f"HTTP {resp.status} in {resp.elapsed * 1000:.0f} ms"
+        url = ctx.target.url.rstrip("/") + path
+        resp = ctx.http.get(url, follow_redirects=False)
+        proxy = network.proxy_for(url)
+        if proxy:
+            ctx.details["proxy"] = display_url(proxy)
+        return f"HTTP {resp.status} in {resp.elapsed * 1000:.0f} ms{network.via(proxy)}"
 
     return Step(
         name="Reach",

@@ -59,7 +59,7 @@ def target_entry(item: PlanItem, *, with_payload: bool) -> dict[str, Any]:
     return entry
 
 
-def document(result: RunResult) -> dict[str, Any]:
+def document(result: RunResult, *, with_targets: bool = True) -> dict[str, Any]:
     finished = result.finished_at or result.started_at
     items = result.items
     return {
@@ -74,7 +74,7 @@ def document(result: RunResult) -> dict[str, Any]:
         },
         "catalog": {"host": result.catalog.host, "version": result.catalog.version,
                     "warning": result.catalog.warning} if result.catalog else None,
-        "targets": [target_entry(i, with_payload=True) for i in items],
+        "targets": [target_entry(i, with_payload=True) for i in items] if with_targets else [],
         "totals": {
             "targets": len(items),
             "status": dict(Counter(i.probe.status.value for i in items)),
@@ -88,11 +88,36 @@ def document(result: RunResult) -> dict[str, Any]:
     }
 
 
+PRETTY_TARGETS = 500
+"""Up to this many targets each entry is indented; above, each is one line (json's C encoder: ~10x faster)."""
+
+
 def write_json(result: RunResult, out: TextIO, *, one_line: bool = False) -> None:
     """The JSON report, indented; with `one_line` (``--output jsonl``, and ``json`` under ``--every``) the whole
-    document on one line, so that runs appended to one file make a JSON Lines stream, one run per line."""
-    json.dump(document(result), out, indent=None if one_line else 2, sort_keys=False)
-    out.write("\n")
+    document on one line, so that runs appended to one file make a JSON Lines stream, one run per line.
+
+    Streamed one target at a time (never the whole document in memory). Above `PRETTY_TARGETS` targets each
+    target entry is written on its own line, compact, inside the indented document."""
+    head = document(result, with_targets=False)
+    compact = {"separators": (",", ":")} if one_line else {}
+    pretty = not one_line and len(result.items) <= PRETTY_TARGETS
+    for key, value in head.items():
+        opening = "{" if key == "format_version" else ","
+        out.write(opening + ("" if one_line else "\n  ") + json.dumps(key) + (":" if one_line else ": "))
+        if key != "targets":
+            text = json.dumps(value, **compact) if one_line else json.dumps(value, indent=2)
+            out.write(text.replace("\n", "\n  ") if not one_line else text)
+            continue
+        out.write("[")
+        for n, item in enumerate(result.items):
+            entry = target_entry(item, with_payload=True)
+            out.write(("," if n else "") + ("" if one_line else "\n    "))
+            if pretty:
+                out.write(json.dumps(entry, indent=2).replace("\n", "\n    "))
+            else:
+                out.write(json.dumps(entry, separators=(",", ":") if one_line else (", ", ": ")))
+        out.write(("" if one_line or not result.items else "\n  ") + "]")
+    out.write(("" if one_line else "\n") + "}\n")
 
 
 _STATUS_STYLE = {"ok": "green", "unreachable": "red", "tls_error": "red", "not_detected": "yellow",

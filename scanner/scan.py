@@ -18,9 +18,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from scanner.apply import Registrar
@@ -155,7 +156,8 @@ def run_scan(
         # registration starts as soon as each target is planned, while the others are still probed
         registrar = (Registrar(catalog, settings.catalog.concurrency, on_written=on_written)
                      if catalog and not scan.dry_run else None)
-        pool = ThreadPoolExecutor(max_workers=max(1, min(scan.concurrency, len(targets) or 1)))
+        workers = max(1, min(scan.concurrency, len(targets) or 1))
+        pool = ThreadPoolExecutor(max_workers=workers)
         instances = OneInstance(targets)
 
         def emit(item: PlanItem) -> None:
@@ -166,20 +168,43 @@ def run_scan(
                 on_item(item)
 
         try:
-            futures = {pool.submit(work, t): t for t in interleave_by_host(targets)}
-            pending = set(futures)
-            while pending and not (stop is not None and stop.is_set()):
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in done:
-                    for item in instances.finished(futures[future], future.result()):
-                        emit(item)
+            # At most `window` targets are queued in the pool at once: a future per target for the whole run would
+            # cost memory per target (about 2 KB each) until the end.
+            queue = iter(interleave_by_host(targets))
+            window = max(64, 4 * workers)
+            futures: dict[Future, Target] = {}
+            finished: SimpleQueue[Future] = SimpleQueue()  # futures in the order they finish
+
+            def stopped() -> bool:
+                return stop is not None and stop.is_set()
+
+            def fill() -> None:
+                while len(futures) < window and not stopped():
+                    target = next(queue, None)
+                    if target is None:
+                        return
+                    future = pool.submit(work, target)
+                    futures[future] = target
+                    future.add_done_callback(finished.put)
+
+            fill()
+            while futures and not stopped():
+                try:
+                    future = finished.get(timeout=0.2)
+                except Empty:
+                    continue
+                target = futures.pop(future)
+                for item in instances.finished(target, future.result()):
+                    emit(item)
+                fill()
             for item in instances.rest():  # interrupted: what waited on an unfinished target is decided now
                 emit(item)
-            if pending:  # interrupted: the probes in flight are left behind, the writes already sent finish
+            left = [*futures.values(), *queue]
+            if left:  # interrupted: the probes in flight are left behind, the writes already sent finish
                 result.interrupted = True
-                for future in pending:
+                for future in futures:
                     future.cancel()
-                    result.items.append(_interrupted(futures[future]))
+                result.items.extend(_interrupted(target) for target in left)
             log.info("probing and planning done at %.2fs", time.monotonic() - run_started)
         finally:
             pool.shutdown(wait=not result.interrupted, cancel_futures=True)

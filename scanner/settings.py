@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from scanner import secrets
+from scanner import network, secrets
 from scanner.errors import ConfigError
 from scanner.tls import TlsSettings
-from scanner.urls import normalize_base_url
+from scanner.urls import display_url, normalize_base_url
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -143,11 +144,39 @@ INVENTORY_ENV = {
     "SCANNER_INVENTORY": "path",
     "SCANNER_GONE_AFTER": "gone_after",
 }
+class NetworkSettings(BaseModel):
+    """``[network]``: a proxy for every target and the catalog, instead of the ``HTTPS_PROXY``/``HTTP_PROXY``/
+    ``NO_PROXY`` environment variables (which apply when it is not set)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    proxy: str | None = None          # http://proxy.corp:3128 (userinfo allowed: Proxy-Authorization)
+    no_proxy: list[str] | None = None  # hosts, .domains, host:port, CIDRs or "*" reached directly
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("proxy must be an http:// or https:// URL, e.g. http://proxy.corp:3128")
+        return value.strip()
+
+    @field_validator("no_proxy", mode="before")
+    @classmethod
+    def _no_proxy(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
 SECTIONS: dict[str, type[BaseModel]] = {
     "catalog": CatalogSettings,
     "scan": ScanSettings,
     "service": ServiceDefaults,
     "inventory": InventorySettings,
+    "network": NetworkSettings,
 }
 
 
@@ -173,6 +202,7 @@ class Settings:
     sources: dict[str, str] = field(default_factory=dict)  # "scan.concurrency" -> source
     config_path: Path | None = None
     env_file: Path | None = None
+    network: NetworkSettings = field(default_factory=lambda: NetworkSettings())
 
     def env_source(self, name: str) -> str:
         return f"{self.env_sources.get(name, 'env')}:{name}"
@@ -233,6 +263,8 @@ def load_settings(
         name: validate_model(model, layered[name], lambda loc, s=name: sources.get(f"{s}.{loc[0]}", f"[{s}]"))
         for name, model in SECTIONS.items()
     }
+    network_settings: NetworkSettings = models["network"]  # type: ignore[assignment]
+    network.configure(network_settings.proxy, network_settings.no_proxy)  # process-wide, like the variables
     catalog: CatalogSettings = models["catalog"]  # type: ignore[assignment]
     if catalog.jwt_token is not None:
         secrets.register(catalog.jwt_token)
@@ -251,6 +283,7 @@ def load_settings(
     return Settings(
         catalog=catalog, scan=models["scan"], service=models["service"],  # type: ignore[arg-type]
         inventory=models["inventory"],  # type: ignore[arg-type]
+        network=network_settings,
         targets=targets, env=env, env_sources=env_sources, sources=sources,
         config_path=config_path, env_file=env_path,
     )
@@ -394,6 +427,8 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             value = getattr(model, key)
             if isinstance(value, SecretStr):
                 shown = secrets.MASK if value.get_secret_value() else "(empty)"
+            elif (name, key) == ("network", "proxy") and value:
+                shown = display_url(value)  # a proxy password stays hidden
             elif value is None and (name, key) == ("inventory", "path"):
                 shown = f"{settings.inventory.resolved_path(settings.env)} (default)"
             elif value is None:

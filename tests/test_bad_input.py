@@ -30,7 +30,7 @@ CASES = [
     ("catalog-host-bad-scheme", None, {"OPENMETADATA_HOST": "ftp://x", "OPENMETADATA_JWT_TOKEN": "t"}, [],
      ["env:OPENMETADATA_HOST", "must start with http:// or https://"]),
     ("gone-after-zero", None, {"SCANNER_GONE_AFTER": "0"}, [], ["env:SCANNER_GONE_AFTER"]),
-    ("unknown-platform-flag", None, {}, ["--platform", "metabase"], ["--platform", "unknown platform 'metabase'"]),
+    ("unknown-platform-flag", None, {}, ["--platform", "nosuchbi"], ["--platform", "unknown platform 'nosuchbi'"]),
     ("negative-concurrency", None, {}, ["--concurrency", "-1"], ["--concurrency"]),
     ("not-a-number", None, {}, ["--timeout", "soon"], ["--timeout", "invalid float value"]),
     ("missing-config-file", None, {}, ["--config", "nope.toml"], ["--config", "not found"]),

@@ -189,3 +189,26 @@ def test_jsonl_output_is_one_json_document_per_line_for_one_shot_runs(run_cli, t
     pretty = run_cli("scan", "--output", "json", "--no-inventory")  # json stays one indented document
     assert pretty.stdout.count("\n") > 10 and json.loads(pretty.stdout)["format_version"] == 1
     assert "jsonl" in run_cli("scan", "--help").stdout
+
+
+def test_json_reports_are_streamed_and_stay_one_json_document(run_cli, tmp_path):
+    """Up to 500 targets the report is json.dumps(indent=2) exactly; above, one compact line per target inside
+    the indented document; jsonl is the compact document on one line. Always the same JSON."""
+    def run(n: int, output: str) -> str:
+        blocks = [f'[[targets]]\nplatform = "custom"\ninstance = "t{i}"\nurl = "http://127.0.0.1:9/{i}"\n'
+                  for i in range(n)]
+        (tmp_path / "config.toml").write_text("\n".join(blocks))
+        result = run_cli("scan", "--output", output, "--run-deadline", "0.001", "--no-inventory")
+        assert result.code == 1, result.stderr  # every target: run deadline reached
+        return result.stdout
+
+    small = run(3, "json")
+    assert small == json.dumps(json.loads(small), indent=2) + "\n"
+    big = run(501, "json")
+    doc = json.loads(big)
+    assert len(doc["targets"]) == 501 and doc["totals"]["targets"] == 501
+    lines = big.splitlines()
+    assert sum(line.startswith('    {"platform": "custom"') for line in lines) == 501
+    assert lines[:2] == ["{", '  "format_version": 1,'] and lines[-1] == "}"
+    one_line = run(501, "jsonl")
+    assert one_line.count("\n") == 1 and one_line == json.dumps(json.loads(one_line), separators=(",", ":")) + "\n"

@@ -254,6 +254,70 @@ def test_a_proxy_that_cannot_be_reached_is_named_without_its_password(closed_por
     assert PROXY_PASSWORD not in result.stdout + result.stderr
 
 
+def test_a_result_says_it_went_through_a_proxy(proxy, server_tls, ca_pem, run_cli):
+    server, _ = proxy
+    with superset(server_tls) as sup:
+        env = superset_env(sup.url, SUPERSET_CA_BUNDLE__A=str(ca_pem),
+                           HTTPS_PROXY=f"http://scanner:{PROXY_PASSWORD}@127.0.0.1:{server.port}")
+        result, by = scan(run_cli, env)
+    entry = by["a"]
+    assert entry["status"] == "ok", entry
+    reach = next(s for s in entry["steps"] if s["name"] == "Reach")
+    assert reach["message"].endswith(f" via proxy http://*********@127.0.0.1:{server.port}"), reach
+    assert entry["details"]["proxy"] == f"http://*********@127.0.0.1:{server.port}"
+    assert PROXY_PASSWORD not in result.stdout + result.stderr
+
+
+def network_toml(tmp_path, body: str) -> str:
+    path = tmp_path / "network.toml"
+    path.write_text(body)
+    return str(path)
+
+
+def test_the_toml_network_proxy_replaces_the_environment(proxy, server_tls, ca_pem, run_cli, catalog, tmp_path):
+    """[network] proxy carries targets and the catalog, and wins over the variables (here a proxy that is down)."""
+    server, log = proxy
+    config = network_toml(tmp_path, f'[network]\nproxy = "http://scanner:{PROXY_PASSWORD}@127.0.0.1:{server.port}"\n'
+                                    'no_proxy = ["example.com", ".corp"]\n')
+    with superset(server_tls) as sup, tls_front(catalog.port, server_tls) as front:
+        env = {"HTTPS_PROXY": "http://127.0.0.1:9", "SCANNER_CONFIG": config,
+               "OPENMETADATA_HOST": front.url + "/api", "OPENMETADATA_JWT_TOKEN": BOT_TOKEN,
+               "OPENMETADATA_CA_BUNDLE": str(ca_pem), **superset_env(sup.url, SUPERSET_CA_BUNDLE__A=str(ca_pem))}
+        result, by = scan(run_cli, env)
+        addresses = {authority(sup.url), authority(front.url)}
+    assert result.code == 0, result.stdout + result.stderr
+    assert by["a"]["status"] == "ok" and by["a"]["taken"] == "created", by["a"]
+    assert addresses <= {s.target for s in log if s.method == "CONNECT"}, log
+    assert all(s.headers.get("proxy-authorization", "").startswith("Basic ") for s in log)
+    assert PROXY_PASSWORD not in result.stdout + result.stderr
+    shown = run_cli("config", env={"SCANNER_CONFIG": config})
+    assert f"http://*********@127.0.0.1:{server.port}" in shown.stdout and PROXY_PASSWORD not in shown.stdout
+
+
+def test_the_toml_no_proxy_and_plain_http_refusal_name_the_toml(proxy, run_cli, tmp_path):
+    server, log = proxy
+    with superset() as sup:
+        direct = network_toml(tmp_path, f'[network]\nproxy = "http://127.0.0.1:{server.port}"\n'
+                                        'no_proxy = "localhost, 127.0.0.0/8"\n')
+        result, by = scan(run_cli, {"SCANNER_CONFIG": direct, **superset_env(sup.url)})
+        assert by["a"]["status"] == "ok" and log == [], (by["a"], log)
+        through = network_toml(tmp_path, f'[network]\nproxy = "http://127.0.0.1:{server.port}"\n')
+        result, by = scan(run_cli, {"SCANNER_CONFIG": through, **superset_env(sup.url)})
+        attempts = list(sup.login_attempts)
+    assert by["a"]["status"] != "ok" and len(attempts) == 1  # only the first (direct) run logged in
+    assert "[network] proxy" in by["a"]["message"] and "[network] no_proxy" in by["a"]["message"], by["a"]
+    assert SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("value", ['"socks5://127.0.0.1:1080"', '"proxy.corp:3128"', "3128"])
+def test_a_bad_toml_proxy_is_a_config_error(value, run_cli, tmp_path):
+    config = network_toml(tmp_path, f"[network]\nproxy = {value}\n")
+    result = run_cli("scan", env={"SCANNER_CONFIG": config})
+    assert result.code == 2, result.stdout + result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "proxy" in line and "network.toml" in line and "Traceback" not in result.stderr, line
+
+
 # -- trust: REQUESTS_CA_BUNDLE / SSL_CERT_FILE / the system store --------------------------------------------
 
 
