@@ -37,6 +37,7 @@ from scanner.urls import display_url
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
 USER_AGENT = f"scanner/{__version__} (+https://github.com/bi-scanner)"
 _REDIRECTS = {301, 302, 303, 307, 308}
+_SECRET_HEADER = re.compile(r"^(authorization|cookie)$|auth|token|session|key", re.IGNORECASE)
 
 
 class HttpError(ScannerError):
@@ -180,9 +181,10 @@ class HttpClient:
 
     @staticmethod
     def _carries_credentials(headers: dict[str, str] | None, credentials: bool) -> bool:
-        if credentials:
-            return True
-        return bool({k.lower() for k in headers or {}} & {"authorization", "cookie", "x-api-key", "x-tableau-auth"})
+        """Whether a request carries a secret: `credentials`, or a header that is (or looks like) one:
+        Authorization, Cookie, and any ``*-auth*``, ``*token*``, ``*session*`` or ``*key*`` header
+        (X-API-KEY, X-Tableau-Auth, X-Metabase-Session, X-DOMO-Developer-Token...)."""
+        return credentials or any(_SECRET_HEADER.search(k) for k in headers or {})
 
     def request(
         self,

@@ -11,6 +11,7 @@
 - `refused`: the usual mapping of a failed API answer to a status and a fix hint naming the platform's
   variables (401 auth_failed, 403 forbidden, 429/5xx error), which a plugin overrides for its quirks (Redash's
   404 for a bad key).
+- `setting_name`: the variable or TOML key a user set a field with, so a hint names what they typed.
 - `count_step`: a ``GetDashboards``-style step from a function returning a count (0 is a warning, the count
   goes to the report's details); `paged_count` for list endpoints without a total.
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.http import HttpError, Response
-from scanner.plugin import ProbeContext, Status, StepFailed, StepFunction
+from scanner.plugin import ProbeContext, Status, StepFailed, StepFunction, Target
 from scanner.secrets import clip
 
 RETRY_STATUSES = (429, 503)
@@ -206,6 +207,18 @@ def refused(resp: Response, what: str, *, credentials: str, rights: str = "") ->
     return StepFailed(Status.ERROR, message, "check the server's health and logs")
 
 
+def setting_name(target: Target, field: str, env_name: str) -> str:
+    """How the user gave `field` for this target, for a hint: the variable as set (``METABASE_API_KEY__FINANCE``),
+    or the TOML key and where (``apiKey in config.toml:[[targets]]#2``); for a field not given, `env_name` with the
+    target's instance suffix."""
+    source = target.sources.get(field)
+    if source:
+        tail = source.rsplit(":", 1)[-1]
+        return tail if re.fullmatch(r"[A-Z][A-Z0-9_]*", tail) else f"{field} in {source}"
+    match = re.search(r"__([A-Za-z0-9_]+)$", target.sources.get("url", ""))
+    return env_name + (f"__{match.group(1)}" if match else "")
+
+
 # -- counts ------------------------------------------------------------------------------------------------------
 
 
@@ -247,5 +260,5 @@ def items_of(body: Any, what: str, key: str | None = None) -> list[Any]:
 
 __all__ = [
     "Judge", "Signal", "api_call", "count_step", "error_message", "fingerprint", "header_is_set",
-    "items_of", "json_at", "json_body", "page_has", "paged_count", "refused", "text_is",
+    "items_of", "json_at", "json_body", "page_has", "paged_count", "refused", "setting_name", "text_is",
 ]

@@ -308,7 +308,10 @@ def part_of(plugin: Plugin, target: Target, probe: ProbeResult, part: Part) -> t
         meta = dataclasses.replace(meta, display_name=f"{plugin.title} {target.instance}: {part.label}")
     sub = dataclasses.replace(target, service_name=name, instance=f"{target.instance}_{key}", settings=settings,
                               service=meta)
-    details = {**probe.details, "part": part.label or key, **dict(part.details)}
+    # the instance's scalar facts (version, totals) and the part's own; lists and tables describe the whole
+    # instance (every space, say) and would repeat in each part's entry
+    shared = {k: v for k, v in probe.details.items() if not isinstance(v, list | dict | tuple)}
+    details = {**shared, "part": part.label or key, **dict(part.details)}
     return sub, dataclasses.replace(probe, details=details)
 
 

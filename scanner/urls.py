@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -100,3 +101,40 @@ def host_port(url: str) -> tuple[str, int]:
     """Host and effective port of a normalised URL."""
     parts = urlsplit(url)
     return parts.hostname or "", parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)
+
+
+PagePaths = Mapping[str, int] | Callable[[list[str]], bool]
+"""Which paths are a platform's own pages: the first segment of a page and how many segments must follow it
+(``{"dashboard": 1, "login": 0}``), or a predicate over the path segments after a candidate base."""
+
+
+def page_base(url: str, pages: PagePaths) -> str:
+    """The instance's base from a URL copied from the browser (a plugin's ``base_url``): query and fragment
+    dropped, the path cut where the platform's own page starts (the first place `pages` matches), any path
+    before it kept as the prefix the instance is served under (``https://h/bi/metabase/dashboard/5?tab=1`` ->
+    ``https://h/bi/metabase``). Text that is not an http(s) URL, or that has userinfo, is returned as typed,
+    for validation to report."""
+    text = url.strip()
+    if not re.match(r"^https?://", text, re.IGNORECASE) or "@" in text:
+        return url
+    is_page = pages if callable(pages) else _page_rule(pages)
+    text = text.split("#", 1)[0].split("?", 1)[0]
+    scheme, _, rest = text.partition("://")
+    authority, _, path = rest.partition("/")
+    segments = [s for s in path.split("/") if s]
+    for n in range(len(segments)):
+        if is_page(segments[n:]):
+            segments = segments[:n]
+            break
+    return f"{scheme}://{authority}" + "".join("/" + s for s in segments)
+
+
+def _page_rule(pages: Mapping[str, int]) -> Callable[[list[str]], bool]:
+    return lambda segments: bool(segments) and segments[0] in pages and len(segments) - 1 >= pages[segments[0]]
+
+
+def connector_host_port(url: str) -> str:
+    """``hostPort`` as OpenMetadata's REST connectors take it (bi-platforms-more.md 1.4): ``scheme://host[:port]``
+    without a trailing slash, or, for an instance under a path, that path with a trailing ``/`` (their clients
+    strip one ``/`` and append ``/api/...``; Metabase's login appends ``api/session/`` to the text as is)."""
+    return url.rstrip("/") + "/" if urlsplit(url).path.strip("/") else url.rstrip("/")

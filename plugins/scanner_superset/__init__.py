@@ -28,6 +28,7 @@ from typing import Literal
 
 from pydantic import SecretStr, field_validator
 
+from scanner import urls
 from scanner.http import HttpError
 from scanner.openmetadata.connector_tls import ssl_fields
 from scanner.openmetadata.models import ConnectionConfig
@@ -98,18 +99,7 @@ def page_base(url: str) -> str:
     path cut (``/superset/dashboard/5/?native_filters_key=...`` -> the base), keeping a path prefix the
     instance is served under (``/bi/superset/superset/welcome/`` -> ``/bi/superset``). Text that is not an
     http(s) URL is returned as typed, for validation to report."""
-    text = url.strip()
-    if not re.match(r"^https?://", text, re.IGNORECASE) or "@" in text:  # userinfo: left for validation to refuse
-        return url
-    text = text.split("#", 1)[0].split("?", 1)[0]
-    scheme, _, rest = text.partition("://")
-    authority, slash, path = rest.partition("/")
-    segments = [s for s in path.split("/") if s]
-    for n in range(len(segments)):
-        if _is_page(segments[n:]):
-            segments = segments[:n]
-            break
-    return f"{scheme}://{authority}" + "".join("/" + s for s in segments)
+    return urls.page_base(url, _is_page)
 
 
 def candidate_bases(url: str) -> list[str]:

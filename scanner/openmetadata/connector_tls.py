@@ -60,3 +60,12 @@ def no_tls_field_warnings(host: str, tls: TlsSettings, *, title: str, env_prefix
                 "CA setting: the ingestion host must trust this CA (REQUESTS_CA_BUNDLE pointing at it; without it "
                 "the connector trusts certifi's bundle only)",)
     return ()
+
+
+def verify_flag(host: str, tls: TlsSettings, *, title: str, env_prefix: str) -> tuple[bool, tuple[str, ...]]:
+    """``verifySSL`` for a connector whose only TLS setting is a boolean handed to requests (Grafana), and the
+    warnings: a private CA must be trusted by the ingestion host itself (REQUESTS_CA_BUNDLE), as the connector has
+    no CA setting. Verification is off only where the target itself turned it off."""
+    if host.startswith("https://") and tls.verify_ssl and tls.ca_bundle is not None:
+        return True, no_tls_field_warnings(host, tls, title=title, env_prefix=env_prefix)
+    return tls.verify_ssl, ()

@@ -17,12 +17,15 @@ gets (`RestFake.not_found`, e.g. a single-page app's HTML with 200), and its err
 
 Routes are regular expressions matched against the whole path (no query). ``auth=True`` routes call
 ``authenticate(request)``; None means ``unauthenticated(request)`` is answered. A fault injected with
-``inject()`` is taken before routing and authentication. ``requests`` is the log: method, path, status and
-the principal's name only (never a header value, a query value or a body).
+``inject()`` is taken before routing and authentication. ``requests`` is the log: method, path as received,
+status, the principal's name and whether a credential was carried (never a header value, a query value
+or a body); ``credentialed`` lists the requests that carried one. ``prefix=`` serves the platform under a path,
+``port=`` on a fixed port.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import ssl
 import threading
@@ -58,6 +61,10 @@ class Logged:
     path: str
     status: int
     principal: str | None  # the name of who authenticated, None when nobody did
+    credential: bool = False  # it carried a credential (valid or not): see `RestFake.carries_credential`
+
+
+_CREDENTIAL_HEADER = re.compile(r"^(authorization|cookie)$|auth|token|session|key", re.IGNORECASE)
 
 
 def bearer(request: Request, scheme: str = "Bearer") -> str | None:
@@ -81,13 +88,28 @@ class RestFake(ServedFake):
 
     name = "fake"
 
-    def __init__(self, *, tls: ssl.SSLContext | None = None, latency: float = 0.0) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None, latency: float = 0.0, port: int = 0,
+                 prefix: str = "") -> None:
         self.latency = latency  # seconds slept before every answer (benchmarks)
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        """A path the platform is served under (``/bi/metabase``): routes match below it, anything else is
+        `outside_prefix`; ``base_url`` includes it."""
         self._lock = threading.Lock()
         self._log: list[Logged] = []
         self._faults = Faults()
         self._table = self._routes()
-        self._server = LocalServer(self._app, name=self.name, ssl_context=tls)
+        self._server = LocalServer(self._app, name=self.name, ssl_context=tls, port=port)
+
+    @property
+    def base_url(self) -> str:
+        """The instance's base URL: `url` plus `prefix`."""
+        return self.url + self.prefix
+
+    @property
+    def credentialed(self) -> list[tuple[str, str]]:
+        """(method, path) of every request that carried a credential, valid or not, in order."""
+        with self._lock:
+            return [(r.method, r.path) for r in self._log if r.credential]
 
     # -- what a platform declares ----------------------------------------------------------------------------
 
@@ -108,20 +130,36 @@ class RestFake(ServedFake):
         """The platform's error answer for `status` (an injected fault without a body)."""
         return Response.json({"message": f"error {status}"}, status)
 
+    def outside_prefix(self, request: Request) -> Response:
+        """A path outside `prefix` (the front server's own 404)."""
+        return text(404, "Not Found")
+
+    def carries_credential(self, request: Request) -> bool:
+        """Whether the request carries a credential (for `credentialed`): a header that is or looks like one
+        (Authorization, Cookie, ``*auth*``, ``*token*``, ``*session*``, ``*key*``). A fake whose login sends the
+        secret in a body or a query adds that."""
+        return any(_CREDENTIAL_HEADER.search(name) for name in request.headers)
+
     # -- the machinery -----------------------------------------------------------------------------------------
 
     def _app(self, request: Request) -> Response:
         if self.latency:
             time.sleep(self.latency)
         principal = None
+        received = request.path
+        credential = self.carries_credential(request)
         fault = self._faults.take(request.method, request.path)
         if fault is not None:
             resp = self._fault_response(fault)
+        elif self.prefix and request.path != self.prefix and not request.path.startswith(self.prefix + "/"):
+            resp = self.outside_prefix(request)
         else:
+            if self.prefix:
+                request = dataclasses.replace(request, path=request.path[len(self.prefix):] or "/")
             resp, principal = self._route(request)
         name = None if principal is None else str(getattr(principal, "name", principal))
         with self._lock:
-            self._log.append(Logged(request.method, request.path, 0 if resp.reset else resp.status, name))
+            self._log.append(Logged(request.method, received, 0 if resp.reset else resp.status, name, credential))
         return resp
 
     def _route(self, request: Request) -> tuple[Response, Any]:
