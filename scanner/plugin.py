@@ -12,7 +12,8 @@ The built-in probes use exactly this door. A plugin declares:
 ``settings_model``     a `TargetSettings` subclass: the keys one target accepts (TOML keys
                        and the fields env variables fill). Unknown keys are errors.
 ``env_vars``           the `EnvVar` s it reads; the core finds instances from them, with
-                       ``__<INSTANCE>`` suffixes for more than one instance
+                       ``__<INSTANCE>`` suffixes for more than one instance (``tls_env_vars(PREFIX)``
+                       gives the ``<PREFIX>_VERIFY_SSL`` / ``<PREFIX>_CA_BUNDLE`` pair)
 ``steps(target)``      the ordered probe `Step` s (start with `reach_step`)
 ``connection_config``  the OpenMetadata connection config built from a passed probe:
                        ``ConnectionConfig.build(service_type, key=value, ...)``, checked against
@@ -92,6 +93,12 @@ class EnvVar:
     field: str
     secret: bool = False
     help: str = ""
+
+
+def tls_env_vars(prefix: str) -> tuple[EnvVar, EnvVar]:
+    """``<PREFIX>_VERIFY_SSL`` and ``<PREFIX>_CA_BUNDLE``, which every platform takes (`TlsSettings`' fields)."""
+    return (EnvVar(f"{prefix}_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
+            EnvVar(f"{prefix}_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA (scanner's own trust)"))
 
 
 class TargetSettings(TlsSettings):

@@ -52,6 +52,7 @@ from scanner.plugin import (
     Target,
     TargetSettings,
     reach_step,
+    tls_env_vars,
 )
 from scanner.probe_kit import (
     Signal,
@@ -181,8 +182,7 @@ class GrafanaPlugin(Plugin):
     env_vars = (
         EnvVar("GRAFANA_URL", "url", help="base URL, e.g. https://grafana.example.com or https://acme.grafana.net"),
         EnvVar(TOKEN_VAR, "apiKey", secret=True, help="service account token (glsa_...), Viewer role at least"),
-        EnvVar("GRAFANA_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
-        EnvVar("GRAFANA_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA"),
+        *tls_env_vars("GRAFANA"),
     )
     config_keys = ("hostPort", "apiKey", "verifySSL")
 

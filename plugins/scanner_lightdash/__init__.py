@@ -58,6 +58,7 @@ from scanner.plugin import (
     Target,
     TargetSettings,
     reach_step,
+    tls_env_vars,
 )
 from scanner.probe_kit import (
     Signal,
@@ -354,8 +355,7 @@ class LightdashPlugin(Plugin):
         EnvVar("LIGHTDASH_API_KEY", "apiKey", secret=True, help="personal access token"),
         EnvVar("LIGHTDASH_PROJECT", "projectUUID", help="project UUID: register only this project's spaces"),
         EnvVar("LIGHTDASH_SPACE", "spaceUUID", help="space UUID: register only this space"),
-        EnvVar("LIGHTDASH_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
-        EnvVar("LIGHTDASH_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA (scanner's own)"),
+        *tls_env_vars("LIGHTDASH"),
     )
     config_keys = ("hostPort", "apiKey", "projectUUID", "spaceUUID")
 

@@ -59,6 +59,7 @@ from scanner.plugin import (
     Target,
     TargetSettings,
     reach_step,
+    tls_env_vars,
 )
 from scanner.probe_kit import (
     Signal,
@@ -289,8 +290,7 @@ class MetabasePlugin(Plugin):
         EnvVar("METABASE_API_KEY", "apiKey", secret=True, help="API key (Metabase 0.49+); preferred"),
         EnvVar("METABASE_USERNAME", "username", help="the account's email address (with METABASE_PASSWORD)"),
         EnvVar("METABASE_PASSWORD", "password", secret=True),
-        EnvVar("METABASE_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
-        EnvVar("METABASE_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA"),
+        *tls_env_vars("METABASE"),
     )
     config_keys = ("hostPort", "apiKey", "username", "password")
 

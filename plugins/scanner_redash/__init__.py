@@ -60,6 +60,7 @@ from scanner.plugin import (
     Target,
     TargetSettings,
     reach_step,
+    tls_env_vars,
 )
 from scanner.probe_kit import Signal, api_call, count_step, error_message, json_at, json_body, refused, text_is
 from scanner.probe_kit import fingerprint as fingerprint_step
@@ -213,8 +214,7 @@ class RedashPlugin(Plugin):
     env_vars = (
         EnvVar("REDASH_URL", "url", help="base URL, e.g. https://redash.example.com"),
         EnvVar("REDASH_API_KEY", "apiKey", secret=True, help="a user's API key (the user's profile page)"),
-        EnvVar("REDASH_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
-        EnvVar("REDASH_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA"),
+        *tls_env_vars("REDASH"),
     )
     config_keys = ("hostPort", "apiKey", "username", "redashVersion")
 

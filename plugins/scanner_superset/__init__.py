@@ -43,6 +43,7 @@ from scanner.plugin import (
     Target,
     TargetSettings,
     reach_step,
+    tls_env_vars,
 )
 from scanner.secrets import clip
 
@@ -233,8 +234,7 @@ class SupersetPlugin(Plugin):
         EnvVar("SUPERSET_USERNAME", "username"),
         EnvVar("SUPERSET_PASSWORD", "password", secret=True),
         EnvVar("SUPERSET_PROVIDER", "provider", help="db (default) or ldap"),
-        EnvVar("SUPERSET_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
-        EnvVar("SUPERSET_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA"),
+        *tls_env_vars("SUPERSET"),
         EnvVar("SUPERSET_INGESTION_CA_PATH", "ingestion_ca_path",
                help="path of that CA file on the OpenMetadata ingestion host (registered as sslConfig)"),
     )

@@ -42,6 +42,7 @@ from scanner.plugin import (
     Target,
     TargetSettings,
     reach_step,
+    tls_env_vars,
 )
 
 PAT_MIN_API = Version("3.6")       # personal access token sign-in (Tableau 2019.4)
@@ -300,8 +301,7 @@ class TableauPlugin(Plugin):
         EnvVar("TABLEAU_TOKEN_SECRET", "personalAccessTokenSecret", secret=True, help="personal access token secret"),
         EnvVar("TABLEAU_USERNAME", "username", help="instead of a token"),
         EnvVar("TABLEAU_PASSWORD", "password", secret=True, help="instead of a token"),
-        EnvVar("TABLEAU_VERIFY_SSL", "verify_ssl", help="true (default) or false"),
-        EnvVar("TABLEAU_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA"),
+        *tls_env_vars("TABLEAU"),
     )
     config_keys = ("hostPort", "authType", "siteName", "apiVersion", "verifySSL", "sslConfig")
 
