@@ -26,8 +26,10 @@ class LiveProgress:
         )
         self.counts: Counter[str] = Counter()
         self.task: Any = None
+        self.total = self.done = 0
 
     def start(self, total: int) -> None:
+        self.total, self.done = total, 0
         self.progress.start()
         self.task = self.progress.add_task("probe", total=total, summary="")
 
@@ -44,7 +46,10 @@ class LiveProgress:
             f"{mark} {escape(item.target.service_name)} {probe.status.value}{version} "
             f"({probe.duration_ms / 1000:.1f}s){why}", soft_wrap=True)
         summary = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
-        self.progress.update(self.task, advance=1, summary=summary)
+        self.done += 1
+        if self.done > self.total:  # an instance registered as several services (Plugin.parts) adds items
+            self.total = self.done
+        self.progress.update(self.task, advance=1, total=self.total, summary=summary)
 
     def stop(self) -> None:
         self.progress.stop()

@@ -324,7 +324,9 @@ def _check_unique(found: list[Target | Rejected]) -> list[Target | Rejected]:
 def with_rejected(result: Any, found: list[Target | Rejected]) -> set[int]:
     """Put a report entry for each rejected target into `result.items` (a RunResult), in declaration order;
     returns the ids of those entries (they are not observations of an instance: the inventory skips them)."""
-    by_name = {item.target.service_name: item for item in result.items}
+    by_origin: dict[str, list[PlanItem]] = {}  # a target's items (several for an instance split in parts)
+    for item in result.items:
+        by_origin.setdefault(item.target.origin, []).append(item)
     items: list[PlanItem] = []
     added: set[int] = set()
     for entry in found:
@@ -332,7 +334,7 @@ def with_rejected(result: Any, found: list[Target | Rejected]) -> set[int]:
             item = rejected_item(entry)
             added.add(id(item))
             items.append(item)
-        elif entry.service_name in by_name:
-            items.append(by_name.pop(entry.service_name))
-    result.items[:] = [*items, *by_name.values()]
+        else:
+            items.extend(by_origin.pop(entry.origin, []))
+    result.items[:] = [*items, *(i for rest in by_origin.values() for i in rest)]
     return added
