@@ -24,6 +24,8 @@ The built-in probes use exactly this door. A plugin declares:
                        ``supportsMetadataExtraction``, anything a person set in the catalog's
                        UI, keys a newer server added) is sent back as the catalog holds it
 ``finish(ctx)``        optional clean-up run after the steps, pass or fail (log out, sign out)
+``instance_name(s)``   optional: the default instance name from the settings (a cloud tenant or
+                       workspace), when the URL's host is a vendor's shared one
 ``base_url(url)``      optional: the instance's base URL from a URL as a user typed it (a page
                        copied from the browser), before it is validated and named; default as typed
 ``parts(target, r)``   optional: when one instance is registered as several services (Lightdash:
@@ -86,13 +88,15 @@ class EnvVar:
     """An environment variable a plugin reads, and the settings field it fills.
 
     The variable whose field is ``url`` anchors an instance: ``SUPERSET_URL__FINANCE`` declares
-    instance ``finance``, and ``SUPERSET_PASSWORD__FINANCE`` belongs to it.
+    instance ``finance``, and ``SUPERSET_PASSWORD__FINANCE`` belongs to it. A cloud platform whose URL is a
+    fixed vendor host with a default marks another variable ``anchor=True`` (Power BI: ``AZURE_TENANT_ID``).
     """
 
     name: str
     field: str
     secret: bool = False
     help: str = ""
+    anchor: bool = False
 
 
 def tls_env_vars(prefix: str) -> tuple[EnvVar, EnvVar]:
@@ -272,6 +276,12 @@ class Plugin(ABC):
         probe's steps find them (keep them in ``ctx.details``, which ``result.details`` holds). Empty (the
         default): the target is one service."""
         return ()
+
+    def instance_name(self, settings: TargetSettings) -> str | None:
+        """The default instance name (``<platform>_<instance>`` names the service) for a target declared without
+        one (no ``__<INSTANCE>`` suffix, no TOML ``instance``). None (the default): made from the URL's host, port
+        and path. A cloud platform on a shared vendor host names it from its tenant or workspace instead."""
+        return None
 
     def base_url(self, url: str) -> str:
         """The instance's base URL from `url` as a user typed it (TOML ``url`` or the env variable), e.g. a

@@ -187,7 +187,7 @@ def _toml_target(
     instance = values.get("instance")
     if instance is not None and (not isinstance(instance, str) or not slug(instance)):
         raise ConfigError("instance must be a non-empty name", where=f"{where}.instance")
-    instance = slug(instance) if instance else instance_from_url(settings.url)
+    instance = slug(instance) if instance else default_instance(plugin, settings)
     name = values.get("name") or service_name(platform, instance)
     if not isinstance(name, str) or (problem := check_service_name(name)):
         raise ConfigError(problem or "name must be a string", where=f"{where}.name")
@@ -198,8 +198,19 @@ def _toml_target(
     )
 
 
+def default_instance(plugin: Plugin, settings: Any) -> str:
+    """The instance name of a target declared without one: the plugin's `Plugin.instance_name`, else the URL's."""
+    try:
+        named = plugin.instance_name(settings)
+    except Exception as exc:  # a plugin bug must not stop the run: name it from the URL
+        log.debug("%s: instance_name() failed: %s", plugin.name, type(exc).__name__)
+        named = None
+    return slug(named) if isinstance(named, str) and slug(named) else instance_from_url(settings.url)
+
+
 def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
-    anchor = next((v for v in plugin.env_vars if v.field == "url"), None)
+    anchor = (next((v for v in plugin.env_vars if v.anchor), None)
+              or next((v for v in plugin.env_vars if v.field == "url"), None))
     if anchor is None:
         return []
     env = settings.env
@@ -236,7 +247,7 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
                     continue
                 problems[suffix] = (settings.env_source(key), ConfigError(
                     f"{key} is set but {anchor.name}__{suffix} is not",
-                    where=settings.env_source(key), hint="every instance needs its URL",
+                    where=settings.env_source(key), hint=f"every instance needs its {anchor.name}",
                 ))
                 continue
             value = env[key]
@@ -262,13 +273,13 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
         if "url" in values:
             values["url"] = typed_base(plugin, values["url"])
         sources = {fld: settings.env_source(key) for fld, (_, key, _) in found.items()}
-        where_url = sources["url"]
+        where_url = sources.get("url") or sources[anchor.field]  # the anchor: where the instance was declared
         try:
             target_settings = validate_model(
                 plugin.settings_model, values,
                 lambda loc, s=sources, w=where_url: s.get(str(loc[0]), w),
             )
-            instance = slug(suffix) if suffix else instance_from_url(target_settings.url)
+            instance = slug(suffix) if suffix else default_instance(plugin, target_settings)
             name = service_name(plugin.name, instance)
             if problem := check_service_name(name):
                 raise ConfigError(problem, where=where_url)

@@ -80,6 +80,9 @@ class Run:
     stderr: str
 
 
+NOWHERE_PORT = 9  # discard: nothing listens on it here, so a connection there is refused at once
+
+
 @pytest.fixture
 def run_cli(tmp_path: Path):
     """Run the installed `scanner` command in `tmp_path` with a clean environment plus `env`."""
@@ -94,6 +97,11 @@ def run_cli(tmp_path: Path):
         }
         base.update({"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"})
         base["XDG_STATE_HOME"] = str(tmp_path / "state")  # the default inventory stays in the test's folder
+        # Loopback only: anything else (a cloud platform's default host a test forgot to point at its fake) goes to
+        # a proxy on a closed loopback port and fails there, never leaving the machine. A test that sets proxy
+        # variables itself (tests/test_network.py) gets only its own.
+        if not any(k.lower().endswith("_proxy") for k in env or {}):
+            base.update({"ALL_PROXY": f"http://127.0.0.1:{NOWHERE_PORT}", "NO_PROXY": "127.0.0.1,localhost,::1"})
         base.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "scanner", *args],

@@ -3,7 +3,7 @@
 Plain module (stdlib only), imported by the pytest fixture ``om_ingestion`` (tests/test_conformance.py).
 
 * :func:`ensure_ingestion_venv` creates (or reuses) a venv OUTSIDE the repo and installs
-  ``openmetadata-ingestion[superset,looker,tableau,redash]==2.0.7.0`` into it, with the constraint
+  ``openmetadata-ingestion[superset,looker,tableau,redash,powerbi,domo,qliksense]==2.0.7.0`` into it, with the constraint
   ``dbt-core<1.12`` (a newer dbt-core pulls ``dbt-core-experimental-parser``, whose build step downloads
   a wheel from github.com; see shared/contracts/openmetadata.md section 0).
 * ``tests/om_judge.py`` runs with that venv's python and feeds a stored ``connection.config`` to
@@ -29,7 +29,7 @@ from pathlib import Path
 from venv_cache import Run, ensure_venv, venv_path
 
 OM_INGESTION_VERSION = "2.0.7.0"
-EXTRAS = ("superset", "looker", "tableau", "redash")  # Metabase, Lightdash and Grafana need no extra
+EXTRAS = ("superset", "looker", "tableau", "redash", "powerbi", "domo", "qliksense")  # the others need no extra
 REQUIREMENT = f"openmetadata-ingestion[{','.join(EXTRAS)}]=={OM_INGESTION_VERSION}"
 CONSTRAINTS: tuple[str, ...] = ("dbt-core<1.12",)
 MARKER_NAME = ".scanner-om-ingestion-installed.json"
@@ -46,6 +46,11 @@ IMPORT_CHECK = (
     "import metadata.ingestion.source.dashboard.redash.connection;"
     "import metadata.ingestion.source.dashboard.lightdash.connection;"
     "import metadata.ingestion.source.dashboard.grafana.connection;"
+    "import metadata.ingestion.source.dashboard.powerbi.connection;"
+    "import metadata.ingestion.source.dashboard.mode.connection;"
+    "import metadata.ingestion.source.dashboard.domodashboard.connection;"
+    "import metadata.ingestion.source.dashboard.qlikcloud.connection;"
+    "import metadata.ingestion.source.dashboard.qliksense.connection;"
     "print('import metadata OK', metadata.__file__)"
 )
 

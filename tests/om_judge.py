@@ -151,6 +151,20 @@ def _platform_module(service_type: str):
     return importlib.import_module(f"om_listing_{service_type.lower()}")
 
 
+def _prepare(service_type: str) -> dict:
+    """A platform module's optional ``prepare()``, run before ``get_connection``: what the harness must change so the
+    connector can run offline against a loopback stand-in (e.g. MSAL's instance discovery, which would call
+    login.microsoftonline.com). It returns what it changed, for the verdict; everything else is OpenMetadata's code."""
+    if service_type in LISTING:
+        return {}
+    try:
+        module = _platform_module(service_type)
+    except ModuleNotFoundError:
+        return {}
+    prepare = getattr(module, "prepare", None)
+    return dict(prepare() or {}) if prepare is not None else {}
+
+
 def _listing(service_type: str, client) -> dict:
     if service_type in LISTING:
         return LISTING[service_type](client)
@@ -242,6 +256,9 @@ def judge(doc: dict) -> dict:
 
     connection = _stage(stages, "model", lambda: _model(config))
     if connection is not None:
+        changed = _prepare(service_type)
+        if changed:
+            out["harness_changes"] = changed
         from metadata.ingestion.source.connections import get_connection
 
         client = _stage(stages, "get_connection", lambda: (get_connection(connection), None))

@@ -165,7 +165,8 @@ def test_the_fake_catalog_serves_the_test_connection_definitions(catalog):
     base = f"{catalog.api_url}/v1/services/testConnectionDefinitions/name"
     auth = {"Authorization": f"Bearer {BOT_TOKEN}"}
     steps = {}
-    for service_type in ("Superset", "Looker", "Tableau", "Metabase", "Redash", "Lightdash", "Grafana"):
+    for service_type in ("Superset", "Looker", "Tableau", "Metabase", "Redash", "Lightdash", "Grafana", "PowerBI",
+                         "Mode", "DomoDashboard", "QlikCloud", "QlikSense"):
         resp = session.get(f"{base}/{service_type}.testConnectionDefinition", headers=auth, timeout=10)
         assert resp.status_code == 200, resp.text
         body = resp.json()
@@ -175,7 +176,9 @@ def test_the_fake_catalog_serves_the_test_connection_definitions(catalog):
         "Superset": [("CheckAccess", True), ("GetDashboards", True), ("GetCharts", True)],
         "Looker": [("CheckAccess", True)],
         "Tableau": [("ServerInfo", True), ("GetWorkbooks", True), ("GetViews", False)],
-        **{t: [("GetDashboards", True)] for t in ("Metabase", "Redash", "Lightdash", "Grafana")},
+        **{t: [("GetDashboards", True)] for t in ("Metabase", "Redash", "Lightdash", "Grafana", "DomoDashboard",
+                                                 "QlikCloud", "QlikSense")},
+        "PowerBI": [("CheckAccess", True), ("GetDashboards", True)], "Mode": [("CheckDashboards", True)],
     }
     missing = session.get(f"{base}/Hex.testConnectionDefinition", headers=auth, timeout=10)
     assert missing.status_code == 404

@@ -430,3 +430,13 @@ def test_the_test_proxy_stays_on_loopback(proxy):
     assert conn.getresponse().status == 403
     conn.close()
     assert [s.target for s in log] == ["http://192.0.2.1/"]
+
+
+def test_the_test_harness_keeps_every_run_on_loopback(run_cli):
+    """run_cli's guard: a host that is not loopback (a cloud default a test forgot to override) is sent to a closed
+    loopback proxy, so the request fails on this machine instead of going out."""
+    env = {"SUPERSET_URL__OUT": "https://superset.example.com", "SUPERSET_USERNAME__OUT": "u",
+           "SUPERSET_PASSWORD__OUT": SECRET}
+    result, by = scan(run_cli, env)
+    assert by["out"]["status"] == "unreachable", by["out"]
+    assert "via proxy http://127.0.0.1:9" in by["out"]["message"], by["out"]

@@ -141,3 +141,44 @@ def test_disabled_plugin_in_toml_is_a_config_error(tmp_path):
                              environ={})
     with pytest.raises(ConfigError, match="plugin 'broken' is disabled: import failed"):
         collect_targets(settings, [broken, *ENTRIES])
+
+
+def test_a_cloud_platform_is_anchored_by_its_tenant_and_named_after_it(tmp_path):
+    """A platform whose URL is a vendor host with a default (Power BI's API) is declared by another variable
+    (``anchor=True``), and named by `Plugin.instance_name` rather than by the shared host."""
+    from pydantic import SecretStr  # noqa: F401 - the settings model below resolves it
+
+    from scanner.plugin import EnvVar, Plugin, TargetSettings
+    from scanner.registry import PluginEntry
+    from scanner.settings import load_settings
+    from scanner.targets import collect
+
+    class CloudSettings(TargetSettings):
+        url: str = "https://api.cloud.example.com"
+        tenantId: str  # noqa: N815
+        secret: SecretStr
+
+    class Cloud(Plugin):
+        name, title, service_type, settings_model = "cloud", "Cloud", "CustomDashboard", CloudSettings
+        env_vars = (EnvVar("CLOUD_TENANT", "tenantId", anchor=True), EnvVar("CLOUD_SECRET", "secret", secret=True),
+                    EnvVar("CLOUD_API_URL", "url"))
+
+        def steps(self, target):
+            return []
+
+        def connection_config(self, target, result):
+            raise NotImplementedError
+
+        def instance_name(self, settings):
+            return settings.tenantId
+
+    entry = PluginEntry(name="cloud", plugin=Cloud(), source="test", error=None)
+    env = {"CLOUD_TENANT": "Contoso-EU", "CLOUD_SECRET": "s1", "CLOUD_TENANT__TEST": "fabrikam",
+           "CLOUD_SECRET__TEST": "s2", "CLOUD_API_URL__TEST": "http://127.0.0.1:9", "CLOUD_SECRET__ORPHAN": "s3"}
+    found = collect(load_settings(environ=env, config=None), [entry])
+    by = {t.service_name: t for t in found}
+    assert sorted(by) == ["cloud_contoso_eu", "cloud_orphan", "cloud_test"]
+    assert by["cloud_contoso_eu"].url == "https://api.cloud.example.com" and by["cloud_contoso_eu"].origin == "env:CLOUD_TENANT"
+    assert by["cloud_test"].url == "http://127.0.0.1:9" and by["cloud_test"].settings.tenantId == "fabrikam"
+    orphan = by["cloud_orphan"]
+    assert "CLOUD_TENANT__ORPHAN is not" in str(orphan.error) and "CLOUD_TENANT" in orphan.error.hint

@@ -6,7 +6,9 @@ OpenMetadata's ingestion code (``test_connection_steps`` and ``TestConnectionRun
 order, and which are mandatory (shared/contracts/openmetadata.md §8). The step data is copied from the server's
 seed files ``openmetadata-service/src/main/resources/json/data/testConnections/dashboard/<type>.json``
 (open-metadata/OpenMetadata; Superset @1a80a125, Looker @1d658114, Tableau @0a91158d, Metabase @1a80a125,
-Redash @18ef684a, Lightdash @0b24ab09, Grafana @0d4e8628 cut to 2.0.7's steps). The server names the entity
+Redash @18ef684a, Lightdash @0b24ab09, Grafana @0d4e8628 cut to 2.0.7's steps, PowerBI @1c84932b, Mode
+@2c78edd8 and its step named as 2.0.7's connector names it, DomoDashboard @2db746bf, QlikCloud @4bf3ee1b, QlikSense
+@4d497f44). The server names the entity
 after the service type and derives its FQN as ``<name>.testConnectionDefinition``; shape per
 shared/contracts/openmetadata-schemas/TestConnectionDefinition.json (no other keys: the client's model forbids them).
 """
@@ -111,6 +113,51 @@ _SEED: dict[str, dict[str, Any]] = {
     },
     "Lightdash": {
         "displayName": "Lightdash Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of dashboards and charts.",
+        "steps": [_get_dashboards(short_circuit=True)],
+    },
+    "PowerBI": {  # the seed file's step "category" is left out: 2.0.7's TestConnectionStep model has no such key
+        "displayName": "PowerBI Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of dashboards and charts.",
+        "steps": [
+            {
+                "name": "CheckAccess",
+                "description": "Validate that we can acquire an OAuth token and authenticate against the PowerBI REST "
+                "API with the given service principal credentials.",
+                "errorMessage": "Failed to authenticate against PowerBI, please validate the Client ID, Client Secret "
+                "and Tenant ID.",
+                "mandatory": True,
+                "shortCircuit": True,
+            },
+            _get_dashboards(short_circuit=True),
+        ],
+    },
+    # The seed file read names the step CheckAccess; 2.0.7's Mode connector runs only "CheckDashboards" (its test_fn),
+    # and a seeded step without a test_fn is a KeyError in its runner: served under 2.0.7's own name.
+    "Mode": {
+        "displayName": "Mode Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of dashboards and charts.",
+        "steps": [{"name": "CheckDashboards", "description": "Validate that the API is accessible with the given "
+                   "credentials", "errorMessage": "Failed to connect to mode, please validate the credentials",
+                   "shortCircuit": True, "mandatory": True}],
+    },
+    "DomoDashboard": {  # the connector also has GetCharts, which the seed does not list (so it never runs)
+        "displayName": "DomoDashboard Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of dashboards and charts.",
+        "steps": [{"name": "GetDashboards", "description": _DASHBOARDS, "mandatory": True}],
+    },
+    "QlikCloud": {
+        "displayName": "Qlik Cloud Test Connection",
+        "description": "This Test Connection validates the access against the server and basic metadata extraction "
+        "of dashboards and charts.",
+        "steps": [_get_dashboards(short_circuit=True)],
+    },
+    "QlikSense": {
+        "displayName": "QlikSense Test Connection",
         "description": "This Test Connection validates the access against the server and basic metadata extraction "
         "of dashboards and charts.",
         "steps": [_get_dashboards(short_circuit=True)],
