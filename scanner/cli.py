@@ -117,10 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo", help="see the whole flow against local stand-ins (no setup needed)",
-        description="Start local stand-ins of OpenMetadata, Looker, Tableau and Superset on 127.0.0.1, set "
-        "the environment for them, run `scanner scan` (registering into the stand-in catalog), print the "
-        "report and what the catalog holds, then stop everything.",
+        description="Start local stand-ins of OpenMetadata and of every BI platform on 127.0.0.1, set the "
+        "environment for them, run `scanner scan` (registering into the stand-in catalog), print the report and "
+        "what the catalog holds, then stop everything.",
     )
+    demo.add_argument("--platform", action="append", metavar="NAME",
+                      help="only this platform's stand-in (repeatable; default: all of them)")
     demo.add_argument("--with-failures", action="store_true",
                       help="add a Looker target with a wrong secret and a Superset URL that is not Superset")
     demo.add_argument("--output", choices=("table", "json"), default="table", help="report format (default table)")
@@ -346,7 +348,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         scan_args.append("-q")
     # with --output json, stdout carries only the report; the narration goes to stderr
     narration = sys.stderr if args.output == "json" else sys.stdout
-    return run_demo(scan_args, with_failures=args.with_failures, out=narration)
+    from scanner.demo import STAND_INS
+
+    unknown = [p for p in args.platform or () if p.lower() not in STAND_INS]
+    if unknown:
+        raise ConfigError(f"no demo stand-in for platform {unknown[0]!r}", where="--platform",
+                          hint="one of: " + ", ".join(STAND_INS))
+    platforms = [p.lower() for p in args.platform] if args.platform else None
+    return run_demo(scan_args, with_failures=args.with_failures, out=narration, platforms=platforms)
 
 
 def cmd_inventory(args: argparse.Namespace) -> int:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 def test_demo_registers_one_service_per_platform(run_cli):
     result = run_cli("demo", "--output", "json")
     assert result.code == 0, result.stderr
     report = json.loads(result.stdout)  # with --output json, stdout is only the report
     by = {t["service_name"]: t for t in report["targets"]}
-    assert sorted(by) == ["grafana_demo", "lightdash_demo_jaffle_shop_finance", "lightdash_demo_jaffle_shop_marketing",
-                          "looker_demo", "metabase_demo", "redash_demo", "superset_demo", "tableau_demo"]
+    assert sorted(by) == ["custom_demo", "grafana_demo", "lightdash_demo_jaffle_shop_finance",
+                          "lightdash_demo_jaffle_shop_marketing", "looker_demo", "metabase_demo", "redash_demo",
+                          "superset_demo", "tableau_demo"]
     assert {t["status"] for t in by.values()} == {"ok"}
     assert {t["taken"] for t in by.values()} == {"created"}
     assert by["looker_demo"]["details"]["dashboards"] == 12
@@ -19,7 +22,7 @@ def test_demo_registers_one_service_per_platform(run_cli):
     assert by["metabase_demo"]["details"]["dashboards"] == 6 and by["redash_demo"]["details"]["dashboards"] == 4
     assert by["grafana_demo"]["details"]["dashboards"] == 7
     assert by["lightdash_demo_jaffle_shop_marketing"]["details"]["dashboards"] == 3
-    assert "holds 8 dashboard service(s)" in result.stderr
+    assert "holds 9 dashboard service(s)" in result.stderr
     assert "LOOKERSDK_CLIENT_SECRET__DEMO=*********" in result.stderr
     assert "127.0.0.1" in result.stderr and "Traceback" not in result.stderr
 
@@ -30,4 +33,25 @@ def test_demo_with_failures_shows_them_and_registers_only_the_good(run_cli):
     assert "looker_wrong_secret" in result.stdout and "auth_failed" in result.stdout
     assert "superset_not_superset" in result.stdout and "not_detected" in result.stdout
     assert "redash_not_redash" in result.stdout  # a Metabase given as REDASH_URL
-    assert "holds 8 dashboard service(s)" in result.stdout
+    assert "holds 9 dashboard service(s)" in result.stdout
+
+
+SERVICE_TYPES = {"superset": "Superset", "looker": "Looker", "tableau": "Tableau", "metabase": "Metabase",
+                 "redash": "Redash", "lightdash": "Lightdash", "grafana": "Grafana", "custom": "CustomDashboard"}
+
+
+@pytest.mark.parametrize("platform", sorted(SERVICE_TYPES))
+def test_each_dashboard_service_type_has_a_one_command_demo(platform, run_cli):
+    result = run_cli("demo", "--platform", platform, "--output", "json")
+    assert result.code == 0, result.stderr
+    targets = json.loads(result.stdout)["targets"]
+    assert targets and {t["platform"] for t in targets} == {platform}
+    assert {(t["status"], t["taken"]) for t in targets} == {("ok", "created")}
+    assert f" {SERVICE_TYPES[platform]} " in result.stderr  # the stand-in catalog holds it with that type
+
+
+def test_an_unknown_demo_platform_is_one_line_naming_the_choices(run_cli):
+    result = run_cli("demo", "--platform", "nosuch")
+    assert result.code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "nosuch" in line and "superset" in line and "grafana" in line
