@@ -13,7 +13,8 @@
   404 for a bad key).
 - `setting_name`: the variable or TOML key a user set a field with, so a hint names what they typed.
 - `count_step`: a ``GetDashboards``-style step from a function returning a count (0 is a warning, the count
-  goes to the report's details); `paged_count` for list endpoints without a total.
+  goes to the report's details); `paged_count` for list endpoints without a total,
+  `count_distinct` for those without a page size or an end (a page that brings nothing new ends them).
 """
 
 from __future__ import annotations
@@ -215,8 +216,12 @@ def setting_name(target: Target, field: str, env_name: str) -> str:
     if source:
         tail = source.rsplit(":", 1)[-1]
         return tail if re.fullmatch(r"[A-Z][A-Z0-9_]*", tail) else f"{field} in {source}"
-    match = re.search(r"__([A-Za-z0-9_]+)$", target.sources.get("url", ""))
-    return env_name + (f"__{match.group(1)}" if match else "")
+    # the instance's suffix, from whichever variable declared it (the URL's, or a cloud target's anchor)
+    for declared in (target.sources.get("url", ""), *target.sources.values()):
+        match = re.search(r":[A-Z][A-Z0-9_]*__([A-Za-z0-9_]+)$", declared)
+        if match:
+            return f"{env_name}__{match.group(1)}"
+    return env_name
 
 
 # -- counts ------------------------------------------------------------------------------------------------------
@@ -250,6 +255,21 @@ def paged_count(fetch: Callable[[int], Sequence[Any]], *, page_size: int, max_pa
                      "the server's paging looks broken")
 
 
+def count_distinct(fetch: Callable[[int], Sequence[Any]], *, key: Callable[[Any], Any], max_pages: int,
+                   first_page: int = 1) -> int:
+    """Items of a paged listing with no documented page size or end (Mode's reports): `fetch(page)` until a page
+    brings no item not seen before (an empty page, the last page again, or page one again when the server ignores
+    the parameter), as OpenMetadata's own clients page such listings. More than `max_pages` pages is an error."""
+    seen: set[Any] = set()
+    for page in range(first_page, first_page + max_pages):
+        fresh = {key(item) for item in fetch(page)} - seen
+        if not fresh:
+            return len(seen)
+        seen |= fresh
+    raise StepFailed(Status.ERROR, f"the listing did not end after {max_pages} pages",
+                     "the server's paging looks broken")
+
+
 def items_of(body: Any, what: str, key: str | None = None) -> list[Any]:
     """The list in a JSON answer (``body`` itself, or ``body[key]``), or ``StepFailed(error)``."""
     value = body.get(key) if key is not None and isinstance(body, dict) else body
@@ -259,6 +279,6 @@ def items_of(body: Any, what: str, key: str | None = None) -> list[Any]:
 
 
 __all__ = [
-    "Judge", "Signal", "api_call", "count_step", "error_message", "fingerprint", "header_is_set",
+    "Judge", "Signal", "api_call", "count_distinct", "count_step", "error_message", "fingerprint", "header_is_set",
     "items_of", "json_at", "json_body", "page_has", "paged_count", "refused", "setting_name", "text_is",
 ]

@@ -136,7 +136,8 @@ class Served:
     secrets: tuple[str, ...]
 
 
-CA_BUNDLE_VAR = {"superset": "SUPERSET_CA_BUNDLE", "looker": "LOOKERSDK_CA_BUNDLE", "tableau": "TABLEAU_CA_BUNDLE"}
+CA_BUNDLE_VAR = {"superset": "SUPERSET_CA_BUNDLE", "looker": "LOOKERSDK_CA_BUNDLE", "tableau": "TABLEAU_CA_BUNDLE",
+                 "qlikcloud": "QCS_CA_BUNDLE", "qliksense": "QLIK_SENSE_CA_BUNDLE"}
 
 _SITECUSTOMIZE = '''\
 """Test-only (tests/test_conformance.py): make certifi's bundle, the default trust store of scanner's HTTP

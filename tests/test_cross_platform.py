@@ -2,7 +2,8 @@
 registered as the wrong type, and no credential sent (issue 13's cross-platform rule); and every new platform
 over https with a certificate nobody trusts: ``tls_error`` by default.
 
-One `scanner scan` run holds all 7 x 7 wrong pairings (each plugin's variables pointed at each other stand-in
+The platforms with a tenant or instance of their own to recognise (not Power BI, Mode or Domo, whose vendor hosts
+are fixed and whose credential is the only proof). One `scanner scan` run holds all 8 x 8 wrong pairings (each plugin's variables pointed at each other stand-in
 and at the plain server), so the matrix costs one process start."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from scanner.testing.fake_lightdash import FakeLightdash
 from scanner.testing.fake_lightdash import FakeUser as LightdashUser
 from scanner.testing.fake_looker import FakeLooker, LookerApiUser
 from scanner.testing.fake_metabase import FakeMetabase, MetabaseAccount
+from scanner.testing.fake_qlikcloud import FakeQlikCloud
+from scanner.testing.fake_qlikcloud import QlikUser as QlikCloudUser
 from scanner.testing.fake_redash import FakeRedash, RedashUser
 from scanner.testing.fake_superset import FakeSuperset, FakeUser
 from scanner.testing.fake_tableau import FakeTableau
@@ -39,6 +42,7 @@ CREDENTIALS = {
     "redash": lambda url, s: {f"REDASH_URL__{s}": url, f"REDASH_API_KEY__{s}": SECRET},
     "lightdash": lambda url, s: {f"LIGHTDASH_URL__{s}": url, f"LIGHTDASH_API_KEY__{s}": SECRET},
     "grafana": lambda url, s: {f"GRAFANA_URL__{s}": url, f"GRAFANA_SERVICE_ACCOUNT_TOKEN__{s}": GRAFANA_TOKEN},
+    "qlikcloud": lambda url, s: {f"QCS_SERVER__{s}": url, f"QCS_API_KEY__{s}": SECRET},
 }
 
 
@@ -52,6 +56,7 @@ def stand_ins(tls=None) -> dict:
         "redash": FakeRedash(users=[RedashUser(SECRET, "a@example.com")], tls=tls),
         "lightdash": FakeLightdash(users={"a": LightdashUser(SECRET)}, tls=tls),
         "grafana": FakeGrafana(tokens={GRAFANA_TOKEN: ServiceAccount("a")}, tls=tls),
+        "qlikcloud": FakeQlikCloud(users=[QlikCloudUser(SECRET)], tls=tls),
     }
 
 
@@ -114,7 +119,7 @@ def test_every_probe_refuses_every_other_platform_and_sends_it_no_credential(run
     assert SECRET not in result.stdout + result.stderr and GRAFANA_TOKEN not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("platform", ["metabase", "redash", "lightdash", "grafana"])
+@pytest.mark.parametrize("platform", ["metabase", "redash", "lightdash", "grafana", "qlikcloud"])
 def test_a_certificate_nobody_trusts_is_a_tls_error_by_default(platform, server_tls, run_cli):
     fake = stand_ins(tls=server_tls)[platform]
     with fake:

@@ -12,9 +12,10 @@ def test_demo_registers_one_service_per_platform(run_cli):
     assert result.code == 0, result.stderr
     report = json.loads(result.stdout)  # with --output json, stdout is only the report
     by = {t["service_name"]: t for t in report["targets"]}
-    assert sorted(by) == ["custom_demo", "grafana_demo", "lightdash_demo_jaffle_shop_finance",
-                          "lightdash_demo_jaffle_shop_marketing", "looker_demo", "metabase_demo", "redash_demo",
-                          "superset_demo", "tableau_demo"]
+    assert sorted(by) == ["custom_demo", "domo_demo", "grafana_demo", "lightdash_demo_jaffle_shop_finance",
+                          "lightdash_demo_jaffle_shop_marketing", "looker_demo", "metabase_demo", "mode_demo",
+                          "powerbi_demo", "qlikcloud_demo", "qliksense_demo", "redash_demo", "superset_demo",
+                          "tableau_demo"]
     assert {t["status"] for t in by.values()} == {"ok"}
     assert {t["taken"] for t in by.values()} == {"created"}
     assert by["looker_demo"]["details"]["dashboards"] == 12
@@ -22,7 +23,7 @@ def test_demo_registers_one_service_per_platform(run_cli):
     assert by["metabase_demo"]["details"]["dashboards"] == 6 and by["redash_demo"]["details"]["dashboards"] == 4
     assert by["grafana_demo"]["details"]["dashboards"] == 7
     assert by["lightdash_demo_jaffle_shop_marketing"]["details"]["dashboards"] == 3
-    assert "holds 9 dashboard service(s)" in result.stderr
+    assert "holds 14 dashboard service(s)" in result.stderr
     assert "LOOKERSDK_CLIENT_SECRET__DEMO=*********" in result.stderr
     assert "127.0.0.1" in result.stderr and "Traceback" not in result.stderr
 
@@ -33,11 +34,13 @@ def test_demo_with_failures_shows_them_and_registers_only_the_good(run_cli):
     assert "looker_wrong_secret" in result.stdout and "auth_failed" in result.stdout
     assert "superset_not_superset" in result.stdout and "not_detected" in result.stdout
     assert "redash_not_redash" in result.stdout  # a Metabase given as REDASH_URL
-    assert "holds 9 dashboard service(s)" in result.stdout
+    assert "holds 14 dashboard service(s)" in result.stdout
 
 
 SERVICE_TYPES = {"superset": "Superset", "looker": "Looker", "tableau": "Tableau", "metabase": "Metabase",
-                 "redash": "Redash", "lightdash": "Lightdash", "grafana": "Grafana", "custom": "CustomDashboard"}
+                 "redash": "Redash", "lightdash": "Lightdash", "grafana": "Grafana", "custom": "CustomDashboard",
+                 "powerbi": "PowerBI", "mode": "Mode", "domo": "DomoDashboard", "qlikcloud": "QlikCloud",
+                 "qliksense": "QlikSense"}
 
 
 @pytest.mark.parametrize("platform", sorted(SERVICE_TYPES))

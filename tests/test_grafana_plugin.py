@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 from conftest import catalog_env
-from schemas import validate
+from scan_helpers import put_config, scan
 
 from scanner.testing.fake_grafana import FakeGrafana, ServiceAccount
 from scanner.testing.server import LocalServer, Request, Response
@@ -40,17 +39,6 @@ def grafana_env(name: str, url: str, token: str, **extra: str) -> dict[str, str]
     env = {f"GRAFANA_URL__{name}": url, f"GRAFANA_SERVICE_ACCOUNT_TOKEN__{name}": token}
     env.update({f"GRAFANA_{k}__{name}": v for k, v in extra.items()})
     return env
-
-
-def scan(run_cli, env, *args):
-    result = run_cli("scan", "--output", "json", *args, env=env)
-    return result, {t["instance"]: t for t in json.loads(result.stdout)["targets"]} if result.stdout else {}
-
-
-def put_config(catalog, service_name: str) -> dict:
-    [put] = [c for c in catalog.calls("PUT") if isinstance(c.json, dict) and c.json.get("name") == service_name]
-    validate(put.json)
-    return put.json["connection"]["config"]
 
 
 def no_secret_in(result) -> None:

@@ -3,10 +3,9 @@ catalog. The connector-side judgement is in test_conformance_metabase.py."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from conftest import USER_TOKEN, catalog_env
+from scan_helpers import scan
 from schemas import validate
 
 from scanner.testing.fake_metabase import FakeMetabase, MetabaseAccount
@@ -38,11 +37,6 @@ def accounts() -> list[MetabaseAccount]:
 def metabase():
     with FakeMetabase(accounts=accounts(), collections=COLLECTIONS, dashboards=DASHBOARDS, cards=CARDS) as fake:
         yield fake
-
-
-def scan(run_cli, env, *args):
-    result = run_cli("scan", "--output", "json", *args, env=env)
-    return result, {t["instance"]: t for t in json.loads(result.stdout)["targets"]} if result.stdout else {}
 
 
 def leaked(result, *extra: str) -> list[str]:

@@ -6,13 +6,13 @@ scanner's own probe runner on a target built as the settings loader builds it.
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 import requests
 from conftest import catalog_env
 from pydantic import SecretStr
+from scan_helpers import scan
 from schemas import validate
 
 from scanner.plan import build_request
@@ -44,11 +44,6 @@ def users() -> list[RedashUser]:
 def redash():
     with FakeRedash(users=users(), api_keys=(SHARE_KEY,)) as fake:
         yield fake
-
-
-def scan(run_cli, env, *args):
-    result = run_cli("scan", "--output", "json", *args, env=env)
-    return result, {t["instance"]: t for t in json.loads(result.stdout)["targets"]} if result.stdout else {}
 
 
 def probe(url: str, key: str = ADMIN_KEY, **tls):

@@ -107,9 +107,12 @@ def test_example_config_commented_targets_are_valid_when_uncommented(tmp_path):
     (tmp_path / "c.toml").write_text(uncommented)
     env = {"SUPERSET_PASSWORD_FINANCE": "a", "LOOKERSDK_CLIENT_ID": "b", "LOOKERSDK_CLIENT_SECRET": "c",
            "TABLEAU_TOKEN_SECRET": "d", "METABASE_API_KEY": "e", "REDASH_API_KEY": "f", "LIGHTDASH_API_KEY": "g",
-           "GRAFANA_SERVICE_ACCOUNT_TOKEN": "h"}
+           "GRAFANA_SERVICE_ACCOUNT_TOKEN": "h", "AZURE_CLIENT_ID": "i", "AZURE_CLIENT_SECRET": "j",
+           "MODE_API_TOKEN": "k", "MODE_API_SECRET": "l", "DOMO_CLIENT_ID": "m", "DOMO_CLIENT_SECRET": "n",
+           "QCS_API_KEY": "o"}
     settings = load_settings(config=str(tmp_path / "c.toml"), environ=env)
     targets = collect_targets(settings, registry.discover())
     assert [t.service_name for t in targets] == ["superset_finance", "looker_acme_cloud_looker_com", "tableau_sales",
                                                  "metabase_ops", "redash_redash_example_com", "lightdash_cloud",
-                                                 "grafana_ops"]
+                                                 "grafana_ops", "powerbi_contoso", "mode_acme", "domo_acme",
+                                                 "qlikcloud_acme_eu"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from conftest import catalog_env
+from scan_helpers import scan
 from schemas import validate
 
 from scanner.testing.fake_superset import FakeSuperset, FakeUser
@@ -19,11 +18,6 @@ def superset():
              "pub": FakeUser("pub-pw", forbidden=True)}
     with FakeSuperset(users=users) as fake:
         yield fake
-
-
-def scan(run_cli, env, *args):
-    result = run_cli("scan", "--output", "json", *args, env=env)
-    return result, {t["instance"]: t for t in json.loads(result.stdout)["targets"]} if result.stdout else {}
 
 
 def test_env_instances_end_to_end(run_cli, superset, catalog, web, closed_port):
