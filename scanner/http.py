@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import re
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,7 +130,11 @@ class HttpClient:
         max_body: int = DEFAULT_MAX_BODY,
         deadline: float | None = None,
         pool_size: int = 4,
+        ssl_context: ssl.SSLContext | None = None,
     ):
+        """`ssl_context`, when given, replaces what `verify` says: its trust, and a client certificate loaded in it
+        (mutual TLS, e.g. Qlik Sense's Repository Service); its hostname checking decides whether names are
+        checked."""
         self.verify = verify
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -138,7 +143,7 @@ class HttpClient:
         self.deadline_name = "the deadline"  # how errors name it ("the target deadline")
         self._trust_error: str | None = None
         try:
-            self._tls = _tls_options(verify)
+            self._tls = _tls_options(verify) if ssl_context is None else _context_options(ssl_context)
         except network.TrustError as exc:  # REQUESTS_CA_BUNDLE / SSL_CERT_FILE unreadable: each https request says so
             self._tls, self._trust_error = {"cert_reqs": "CERT_REQUIRED"}, str(exc)
         self._pool_size = pool_size
@@ -289,6 +294,11 @@ def _encode(url: str, headers, params, json, data) -> tuple[str, bytes | None, d
     elif data is not None:
         body = data.encode() if isinstance(data, str) else data
     return url, body, sent
+
+
+def _context_options(context: ssl.SSLContext) -> dict[str, Any]:
+    required = "CERT_NONE" if context.verify_mode == ssl.CERT_NONE else "CERT_REQUIRED"
+    return {"ssl_context": context, "cert_reqs": required, "assert_hostname": None if context.check_hostname else False}
 
 
 def _tls_options(verify: bool | str) -> dict[str, Any]:

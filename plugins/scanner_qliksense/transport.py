@@ -2,9 +2,9 @@
 client carrying it, a raw TLS socket (through an http:// proxy's CONNECT tunnel when one applies), a look at whether
 a port demands a client certificate, and a minimal RFC 6455 WebSocket client for the engine.
 
-scanner's `HttpClient` has no client-certificate option: `MutualTlsClient` subclasses it and swaps its urllib3 pools'
-TLS options (``ssl_context`` with the certificate loaded, ``cert_reqs``, ``assert_hostname``), keeping everything
-else it guarantees (timeouts and the deadline, capped bodies, no redirect followed with credentials, proxies).
+`MutualTlsClient` is scanner's `HttpClient` given an ``ssl_context`` with the client certificate loaded, so it keeps
+everything else the client guarantees (timeouts and the deadline, capped bodies, no redirect followed with
+credentials, proxies).
 """
 
 from __future__ import annotations
@@ -81,13 +81,7 @@ class MutualTlsClient(HttpClient):
     """scanner's `HttpClient` presenting the client certificate of `context` (see the module docstring)."""
 
     def __init__(self, context: ssl.SSLContext, *, root: Path, **kw: Any) -> None:
-        super().__init__(verify=str(root), **kw)  # a CA path: no global side effect; the pools are replaced below
-        self._pool.clear()
-        self._tls = {"ssl_context": context,
-                     "cert_reqs": "CERT_NONE" if context.verify_mode == ssl.CERT_NONE else "CERT_REQUIRED",
-                     "assert_hostname": None if context.check_hostname else False}
-        self._pool = urllib3.PoolManager(num_pools=self._pool_size, maxsize=self._pool_size, retries=False,
-                                         **self._tls)
+        super().__init__(verify=str(root), ssl_context=context, **kw)
 
 
 # -- raw TLS sockets ---------------------------------------------------------------------------------------------
