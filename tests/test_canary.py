@@ -136,3 +136,49 @@ def test_errors_from_a_failing_catalog_do_not_echo_the_token(run_cli, tmp_path, 
     assert result.code == 1 and "-> 500: boom *********" in result.stdout  # the catalog's echo, masked
     assert not leaks(result.stdout + result.stderr)
     assert not any(leaks(p.read_bytes()) for p in Path(tmp_path).iterdir() if p.name.startswith("inv.sqlite3"))
+
+
+def test_no_secret_of_any_platform_leaks(run_cli, tmp_path, catalog):
+    """Every platform's stand-in (the demo's), each with its own canary secret, through the table and JSON
+    reports with -vvv, a dry run, `config`, `inventory` and the inventory files: the secrets reach the catalog's
+    PUT bodies and nothing else. Wrong secrets for each platform too (their error paths)."""
+    import contextlib
+
+    from scanner.demo import STAND_INS
+
+    canaries = {name: f"canary-{name}-7d1e{n:02d}" for n, name in enumerate(STAND_INS) if name != "custom"}
+    # Qlik Sense's credential is its certificate folder (its private key never leaves that file): no wrong secret
+    wrong = {name: f"canary-wrong-{name}-3b{n:02d}" for n, name in enumerate(canaries) if name != "qliksense"}
+    everything = {**canaries, **wrong}
+    inv = tmp_path / "inv.sqlite3"
+    with contextlib.ExitStack() as stack:
+        env = catalog_env(catalog)
+        for name, secret in canaries.items():
+            stand_in = STAND_INS[name]
+            fake = stack.enter_context(stand_in.start(secret, tmp_path))
+            env.update(stand_in.env(fake, secret, "__OK", tmp_path))
+            if name in wrong:
+                env.update(stand_in.env(fake, wrong[name], "__BAD", tmp_path))
+        outputs = {
+            "dry-run": run_cli("scan", "--dry-run", "-vvv", "--inventory", str(inv), env=env, timeout=180),
+            "table": run_cli("scan", "-vvv", "--inventory", str(inv), env=env, timeout=180),
+            "json": run_cli("scan", "--output", "json", "-vvv", "--inventory", str(inv), env=env, timeout=180),
+            "config": run_cli("config", "--output", "json", env=env),
+            "inventory": run_cli("inventory", "--output", "json", "--inventory", str(inv), env=env),
+        }
+    report = {t["service_name"]: t for t in json.loads(outputs["json"].stdout)["targets"]}
+    statuses = {name: t["status"] for name, t in report.items()}
+    assert {s for n, s in statuses.items() if "_ok" in n} == {"ok"}, statuses
+    assert [n for n, s in statuses.items() if "_bad" in n and s == "ok"] == []
+    for label, result in outputs.items():
+        for stream in (result.stdout, result.stderr):
+            found = [n for n, v in everything.items() if v in stream]
+            assert not found, (label, found)
+        assert "Traceback" not in result.stderr, label
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("inv.sqlite3")]
+    assert files and not any(v.encode() in p.read_bytes() for p in files for v in everything.values())
+    for call in catalog.requests:
+        if call.method == "PUT" and call.path.startswith("/api/v1/services/dashboardServices"):
+            continue
+        blob = call.body + call.path.encode() + json.dumps(call.query).encode()
+        assert not [n for n, v in everything.items() if v.encode() in blob], (call.method, call.path)
