@@ -24,6 +24,8 @@ The built-in probes use exactly this door. A plugin declares:
                        ``supportsMetadataExtraction``, anything a person set in the catalog's
                        UI, keys a newer server added) is sent back as the catalog holds it
 ``finish(ctx)``        optional clean-up run after the steps, pass or fail (log out, sign out)
+``ports``              the ports it usually serves on (discovery sweeps them; its ``Fingerprint``
+                       step, which sends no credential, identifies a found address)
 ``instance_name(s)``   optional: the default instance name from the settings (a cloud tenant or
                        workspace), when the URL's host is a vendor's shared one
 ``base_url(url)``      optional: the instance's base URL from a URL as a user typed it (a page
@@ -258,6 +260,10 @@ class Plugin(ABC):
     settings_model: ClassVar[type[TargetSettings]] = TargetSettings
     env_vars: ClassVar[tuple[EnvVar, ...]] = ()
     config_keys: ClassVar[tuple[str, ...]] = ("hostPort",)
+    ports: ClassVar[tuple[int, ...]] = ()
+    """The ports the platform usually serves on: a host sweep tries these (their union over the plugins) and, on an
+    open port, identifies the plugins that list it first. A plugin can be identified when its steps have a
+    ``Fingerprint`` (or ``ServerInfo``) step that needs no credentials (`scanner.discovery.identify`)."""
 
     @abstractmethod
     def steps(self, target: Target) -> Sequence[Step]:

@@ -185,6 +185,7 @@ class GrafanaPlugin(Plugin):
         *tls_env_vars("GRAFANA"),
     )
     config_keys = ("hostPort", "apiKey", "verifySSL")
+    ports = (3000,)
 
     def base_url(self, url: str) -> str:
         return page_base(url, _PAGES)

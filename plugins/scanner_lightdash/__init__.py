@@ -358,6 +358,7 @@ class LightdashPlugin(Plugin):
         *tls_env_vars("LIGHTDASH"),
     )
     config_keys = ("hostPort", "apiKey", "projectUUID", "spaceUUID")
+    ports = (8080,)
 
     def base_url(self, url: str) -> str:
         return page_base(url, {root: 0 for root in _PAGE_ROOTS})

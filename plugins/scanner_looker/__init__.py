@@ -302,6 +302,7 @@ class LookerPlugin(Plugin):
         EnvVar("LOOKERSDK_CA_BUNDLE", "ca_bundle", help="PEM file of a private CA (scanner's own)"),
     )
     config_keys = ("hostPort", "clientId", "clientSecret")
+    ports = (19999, 9999, 443)
 
     def steps(self, target: Target) -> Sequence[Step]:
         return [

@@ -293,6 +293,7 @@ class MetabasePlugin(Plugin):
         *tls_env_vars("METABASE"),
     )
     config_keys = ("hostPort", "apiKey", "username", "password")
+    ports = (3000,)
 
     def base_url(self, url: str) -> str:
         return page_base(url, _PAGES)

@@ -316,6 +316,7 @@ class QlikCloudPlugin(Plugin):
         *tls_env_vars("QCS"),
     )
     config_keys = ("hostPort", "token")
+    ports = (443,)
 
     def base_url(self, url: str) -> str:
         return page_base(url, _PAGES)

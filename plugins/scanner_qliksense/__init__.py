@@ -386,6 +386,7 @@ class QlikSensePlugin(Plugin):
         *tls_env_vars("QLIK_SENSE"),
     )
     config_keys = ("hostPort", "displayUrl", "certificates", "userDirectory", "userId", "validateHostName")
+    ports = (443,)
 
     def base_url(self, url: str) -> str:
         return page_base(url, _PAGES)

@@ -217,6 +217,7 @@ class RedashPlugin(Plugin):
         *tls_env_vars("REDASH"),
     )
     config_keys = ("hostPort", "apiKey", "username", "redashVersion")
+    ports = (5000,)
 
     def base_url(self, url: str) -> str:
         return page_base(url, {root: 0 for root in _PAGE_ROOTS})

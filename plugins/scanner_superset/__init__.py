@@ -239,6 +239,7 @@ class SupersetPlugin(Plugin):
                help="path of that CA file on the OpenMetadata ingestion host (registered as sslConfig)"),
     )
     config_keys = ("hostPort", "connection")
+    ports = (8088,)
 
     def base_url(self, url: str) -> str:
         return page_base(url)

@@ -304,6 +304,7 @@ class TableauPlugin(Plugin):
         *tls_env_vars("TABLEAU"),
     )
     config_keys = ("hostPort", "authType", "siteName", "apiVersion", "verifySSL", "sslConfig")
+    ports = (443, 80)
 
     def steps(self, target: Target) -> Sequence[Step]:
         return [
