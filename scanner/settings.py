@@ -203,6 +203,9 @@ class Settings:
     config_path: Path | None = None
     env_file: Path | None = None
     network: NetworkSettings = field(default_factory=lambda: NetworkSettings())
+    discovery: dict[str, Any] = field(default_factory=dict)  # the TOML's [discovery] as written (sources read it)
+    credentials: list[RawTarget] = field(default_factory=list)  # [[credentials]] entries, ${VAR} expanded
+    config_name: str = "config.toml"
 
     def env_source(self, name: str) -> str:
         return f"{self.env_sources.get(name, 'env')}:{name}"
@@ -228,13 +231,15 @@ def load_settings(
     cfg_name = config_path.name if config_path else DEFAULT_CONFIG
     # ${VAR} in the sections now (a problem there stops the run); in each [[targets]] entry below (a problem
     # there fails that target only)
-    document = {k: v if k == "targets" else _expand(v, env, cfg_name, k) for k, v in document.items()}
+    document = {k: v if k in ("targets", "credentials") else _expand(v, env, cfg_name, k)
+                for k, v in document.items()}
 
-    unknown = [k for k in document if k not in (*SECTIONS, "targets")]
+    known = (*SECTIONS, "targets", "discovery", "credentials")
+    unknown = [k for k in document if k not in known]
     if unknown:
         raise ConfigError(
             f"unknown section or key {unknown[0]!r}", where=cfg_name,
-            hint=_did_you_mean(unknown[0], [*SECTIONS, "targets"]),
+            hint=_did_you_mean(unknown[0], list(known)),
         )
 
     layered: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
@@ -279,14 +284,32 @@ def load_settings(
     if not isinstance(raw_targets, list) or not all(isinstance(t, dict) for t in raw_targets):
         raise ConfigError("'targets' must be an array of tables: [[targets]]", where=cfg_name)
     targets = [_raw_target(i, t, env, cfg_name) for i, t in enumerate(raw_targets, 1)]
+    discovery = document.get("discovery", {})
+    if not isinstance(discovery, dict):
+        raise ConfigError("[discovery] must be a table", where=cfg_name)
+    raw_credentials = document.get("credentials", [])
+    if not isinstance(raw_credentials, list) or not all(isinstance(c, dict) for c in raw_credentials):
+        raise ConfigError("'credentials' must be an array of tables: [[credentials]]", where=cfg_name)
+    credentials = [_raw_credentials(i, c, env, cfg_name) for i, c in enumerate(raw_credentials, 1)]
 
     return Settings(
         catalog=catalog, scan=models["scan"], service=models["service"],  # type: ignore[arg-type]
         inventory=models["inventory"],  # type: ignore[arg-type]
         network=network_settings,
-        targets=targets, env=env, env_sources=env_sources, sources=sources,
+        targets=targets, env=env, env_sources=env_sources, sources=sources, discovery=discovery,
+        credentials=credentials, config_name=cfg_name,
         config_path=config_path, env_file=env_path,
     )
+
+
+def _raw_credentials(index: int, values: dict[str, Any], env: Mapping[str, str], file: str) -> RawTarget:
+    """A ``[[credentials]]`` table (platform, hosts, the platform's credential keys), ``${VAR}`` expanded; an unset
+    variable makes this entry unusable (reported), not the run."""
+    where = f"{file}:[[credentials]]#{index}"
+    try:
+        return RawTarget(index, _expand(values, env, file, where.split(":", 1)[1]), where)
+    except ConfigError as exc:
+        return RawTarget(index, {k: v for k, v in values.items() if k in ("platform", "hosts")}, where, exc)
 
 
 def target_where(file: str, index: int) -> str:
