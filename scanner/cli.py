@@ -130,6 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-v", "--verbose", action="count", default=0, help="more logs on stderr")
     demo.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
 
+    found = sub.add_parser(
+        "discover", help="list the BI instances the sources find, identified without sending any credential",
+        description="Collect candidates from every configured source (the declared targets, [discovery] hosts, "
+        "[discovery.kubernetes]), identify each with the platforms' own unauthenticated fingerprints, and say which "
+        "credential would apply. No credential is sent and nothing is written to the catalog.",
+    )
+    _common(found)
+    found.add_argument("--output", choices=("table", "json"), default="table")
+    found.add_argument("--concurrency", type=int, metavar="N", help="candidates identified at once")
+    found.add_argument("--run-deadline", type=float, metavar="SECONDS", help="bound the whole discovery")
+
     config = sub.add_parser("config", help="show the effective settings and where each comes from")
     _common(config)
     config.add_argument("--output", choices=("table", "json"), default="table")
@@ -295,6 +306,38 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+
+    from scanner import registry
+    from scanner.discovery.run import discover_instances
+    from scanner.report import write_rows
+
+    result = discover_instances(_load(args), registry.discover())
+    rows = [{"url": f.candidate.url, "origin": f.candidate.origin, "note": f.candidate.note,
+             "platform": f.identified.platform if f.identified else None,
+             "base_url": f.identified.url if f.identified else None,
+             "version": f.identified.version if f.identified else None,
+             "credential": f.credential, "to_register": f.hint or None} for f in result.found]
+    if args.output == "json":
+        json.dump({"format_version": 1, "elapsed_s": round(result.elapsed_s, 3), "candidates": rows,
+                   "problems": [{"origin": p.origin, "message": p.message, "hint": p.hint} for p in result.problems]},
+                  sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return int(ExitCode.OK)
+    console = Console(highlight=False)
+    identified = [r for r in rows if r["platform"]]
+    write_rows(console, ("address", "platform", "version", "origin", "credential"),
+               [(r["base_url"], r["platform"], r["version"] or "-", r["origin"],
+                 r["credential"] or f"none: {r['to_register']}") for r in identified],
+               title=f"{len(identified)} of {len(rows)} candidate(s) identified")
+    for problem in result.problems:
+        console.print(f"! {problem.origin}: {problem.message}", markup=False)
+    return int(ExitCode.OK)
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     return _print_config(_load(args), args.output)
 
@@ -379,7 +422,7 @@ def _inventory_path(args: argparse.Namespace):
     return path
 
 
-COMMANDS = {"scan": cmd_scan, "plugins": cmd_plugins, "config": cmd_config, "demo": cmd_demo,
+COMMANDS = {"scan": cmd_scan, "plugins": cmd_plugins, "config": cmd_config, "demo": cmd_demo, "discover": cmd_discover,
             "inventory": cmd_inventory, "history": cmd_history}
 
 

@@ -1,0 +1,100 @@
+"""``scanner discover``: what is there, from every configured source, identified without sending any credential.
+
+Candidates come from the sources (the targets declared in the environment and the TOML; a host sweep when
+``[discovery] hosts`` is set; Kubernetes when ``[discovery.kubernetes]`` is there). Each is identified by the
+platforms' own fingerprints (`scanner.discovery.identify`), and the credential that would apply is named
+(`scanner.discovery.credentials`), never sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from scanner.discovery import Candidate, Problem
+from scanner.discovery.credentials import CredentialSet, from_environment, from_toml, match, what_to_set
+from scanner.discovery.identify import Identified, identifiable, identify
+from scanner.plugin import Plugin
+from scanner.registry import PluginEntry
+from scanner.settings import Settings
+
+SourceFn = Callable[[Settings, Mapping[str, Plugin], float], tuple[list[Candidate], list[Problem]]]
+
+
+@dataclass
+class Found:
+    """One candidate after identification: what answers there (None: no platform), and the credential that
+    would apply (None: found, not registered; `hint` says what to set)."""
+
+    candidate: Candidate
+    identified: Identified | None
+    credential: str | None = None  # where the credential is set (never its value)
+    hint: str = ""
+
+
+@dataclass
+class Discovery:
+    found: list[Found] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+def declared_candidates(settings: Settings, plugins: Mapping[str, Plugin],
+                        deadline: float) -> tuple[list[Candidate], list[Problem]]:
+    """The targets declared in the environment and the TOML, as candidates (their platform as the hint)."""
+    from scanner.targets import Rejected, collect
+
+    candidates, problems = [], []
+    for target in collect(settings, [PluginEntry(n, "", p) for n, p in plugins.items()]):
+        if isinstance(target, Rejected):
+            problems.append(Problem(target.origin, str(target.error)))
+        elif target.url:
+            candidates.append(Candidate(target.url, target.origin, platform_hint=target.platform, note=DECLARED))
+    return candidates, problems
+
+
+DECLARED = "declared with its credentials"
+SOURCES: dict[str, SourceFn] = {"declared": declared_candidates}
+
+
+def discover_instances(settings: Settings, entries: list[PluginEntry], *,
+                       sources: Mapping[str, SourceFn] | None = None) -> Discovery:
+    """Every candidate of every source, identified (bounded by the run deadline), with its credential named."""
+    started = time.monotonic()
+    deadline = started + (settings.scan.run_deadline or 600)
+    plugins = {e.name: e.plugin for e in entries if e.plugin is not None}
+    result = Discovery()
+    candidates: list[Candidate] = []
+    for name, source in (sources or SOURCES).items():
+        try:
+            found, problems = source(settings, plugins, deadline)
+        except Exception as exc:  # a broken source is reported, the others go on
+            result.problems.append(Problem(f"source {name}", f"{type(exc).__name__}: {exc}"))
+            continue
+        candidates.extend(found)
+        result.problems.extend(problems)
+    toml_sets, errors = from_toml(settings.credentials, plugins)
+    result.problems.extend(Problem(e.where or "[[credentials]]", e.message, e.hint or "") for e in errors)
+    sets: list[CredentialSet] = [*toml_sets, *from_environment(plugins, settings.env, settings.env_source)]
+    can_identify = identifiable(plugins)
+    unique = list({c.url: c for c in candidates}.values())
+
+    def one(candidate: Candidate) -> Found:
+        left = max(0.1, deadline - time.monotonic())
+        seen = identify(candidate, can_identify, connect_timeout=settings.scan.connect_timeout,
+                        read_timeout=settings.scan.timeout, deadline_s=min(left, settings.scan.target_deadline))
+        if seen is None:
+            return Found(candidate, None)
+        if candidate.note == DECLARED:
+            return Found(candidate, seen, candidate.origin)
+        credential = match(seen.platform, seen.url, sets)
+        if credential is not None:
+            return Found(candidate, seen, credential.origin)
+        return Found(candidate, seen, None, what_to_set(plugins[seen.platform], seen.url))
+
+    with ThreadPoolExecutor(max_workers=max(1, min(settings.scan.concurrency, len(unique) or 1))) as pool:
+        result.found = list(pool.map(one, unique))
+    result.elapsed_s = time.monotonic() - started
+    return result
