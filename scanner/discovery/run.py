@@ -13,12 +13,15 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, ConfigDict
+
 from scanner.discovery import Candidate, Problem
 from scanner.discovery.credentials import CredentialSet, from_environment, from_toml, match, what_to_set
 from scanner.discovery.identify import Identified, identifiable, identify
+from scanner.errors import ConfigError
 from scanner.plugin import Plugin
 from scanner.registry import PluginEntry
-from scanner.settings import Settings
+from scanner.settings import Settings, validate_model
 
 SourceFn = Callable[[Settings, Mapping[str, Plugin], float], tuple[list[Candidate], list[Problem]]]
 
@@ -55,8 +58,35 @@ def declared_candidates(settings: Settings, plugins: Mapping[str, Plugin],
     return candidates, problems
 
 
+class KubernetesSettings(BaseModel):
+    """``[discovery.kubernetes]`` (the table alone turns the source on)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: list[str] | None = None  # given: each is listed (a per-namespace service account); else the cluster
+    label_selector: str | None = None
+
+
+def kubernetes_source(settings: Settings, plugins: Mapping[str, Plugin],
+                      deadline: float) -> tuple[list[Candidate], list[Problem]]:
+    table = settings.discovery.get("kubernetes")
+    if table is None:
+        return [], []
+    if not isinstance(table, dict):
+        raise ConfigError("[discovery.kubernetes] must be a table", where=settings.config_name)
+    k8s = validate_model(KubernetesSettings, table,
+                         lambda loc: f"{settings.config_name}:[discovery.kubernetes].{loc[0]}")
+    from scanner.discovery.kubernetes import kubernetes_candidates
+
+    hints = {name: (name, plugin.title.lower().replace(" ", "-")) for name, plugin in plugins.items()}
+    return kubernetes_candidates(kubeconfig=k8s.kubeconfig, context=k8s.context, namespaces=k8s.namespaces,
+                                 label_selector=k8s.label_selector, platform_hints=hints, deadline=deadline)
+
+
 DECLARED = "declared with its credentials"
-SOURCES: dict[str, SourceFn] = {"declared": declared_candidates}
+SOURCES: dict[str, SourceFn] = {"declared": declared_candidates, "kubernetes": kubernetes_source}
 
 
 def discover_instances(settings: Settings, entries: list[PluginEntry], *,
@@ -70,6 +100,8 @@ def discover_instances(settings: Settings, entries: list[PluginEntry], *,
     for name, source in (sources or SOURCES).items():
         try:
             found, problems = source(settings, plugins, deadline)
+        except ConfigError:
+            raise  # bad settings, or a source that cannot be used at all: one line, exit 2
         except Exception as exc:  # a broken source is reported, the others go on
             result.problems.append(Problem(f"source {name}", f"{type(exc).__name__}: {exc}"))
             continue
