@@ -5,6 +5,7 @@
     python bench/bench.py register   # N services registered into a catalog stand-in with latency
     python bench/bench.py startup    # `scanner --help` wall time, and peak RSS of a big scan
     python bench/bench.py mask       # masking N distinct secrets against one shared secret (issue 12)
+    python bench/bench.py sweep      # host sweep of 127.0.0.0/22 x 8 ports, a few dozen listeners (issue 15)
     python bench/bench.py all        # the four, with the figures issue 6 asks for
 
 The stand-ins run in this process (threads); `scanner scan` runs as a child process, exactly as a
@@ -15,15 +16,19 @@ See docs/benchmarks.md for the figures measured on the project's 2-core machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import random
 import resource
+import selectors
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -32,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from scanner.discovery.hosts import DEFAULT_RATE  # noqa: E402
 from scanner.testing.fake_openmetadata import FakeOpenMetadata  # noqa: E402
 from scanner.testing.fake_superset import FakeSuperset, FakeUser  # noqa: E402
 from scanner.testing.server import LocalServer, Request, Response  # noqa: E402
@@ -262,14 +268,236 @@ def bench_toml(n: int) -> dict:
     return figures
 
 
+# ------------------------------------------------------------------------------------------------
+SWEEP_PORTS = (80, 443, 3000, 5000, 8080, 8088, 9999, 19999)  # the union of the built-in plugins' ports
+_SWEEP_CHILD = """
+import json, socket, sys, time
+from scanner.discovery.hosts import plan_sweep
+from scanner.discovery.sweep import sweep
+args = json.loads(sys.argv[1])
+started = time.monotonic()
+plan = plan_sweep(args["table"], where="bench.toml:[discovery]", default_ports=[])
+planned = time.monotonic() - started
+if args["mode"] == "engine":  # at the table's rate (the default when it sets none), or with no limit at all
+    result = sweep(plan.pairs(), concurrency=args["concurrency"], connect_timeout=args["timeout"],
+                   rate=None if args["unlimited"] else plan.rate, deadline=args["deadline"])
+    out = {"open": result.open, "stats": result.stats.__dict__, "errors": result.errors}
+else:  # one blocking connect at a time, the same pairs
+    counts = {"open": 0, "refused": 0, "timed_out": 0, "failed": 0}
+    opened = []
+    begun = time.monotonic()
+    for address, port in plan.pairs():
+        sock = socket.socket()
+        sock.settimeout(args["timeout"])
+        try:
+            sock.connect((address, port))
+            counts["open"] += 1
+            opened.append((address, port))
+        except ConnectionRefusedError:
+            counts["refused"] += 1
+        except TimeoutError:
+            counts["timed_out"] += 1
+        except OSError:
+            counts["failed"] += 1
+        finally:
+            sock.close()
+    elapsed = time.monotonic() - begun
+    out = {"open": opened, "stats": {**counts, "attempted": sum(counts.values()), "elapsed_s": elapsed}}
+out["plan_s"] = planned
+try:  # this process's own high-water mark (wait4's ru_maxrss also counts the parent's image it was forked from)
+    out["vm_hwm_mb"] = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
+except (OSError, IndexError, ValueError):
+    out["vm_hwm_mb"] = None
+print(json.dumps(out))
+"""
+
+
+class SweepListeners:
+    """Listeners on 127.x addresses, served by one selector thread: `answer` ones accept and send an HTTP answer,
+    `silent` ones accept and never answer (holding the connection), `backlog` ones are never accepted from (the
+    kernel completes the handshake), `filtered` ones have a full accept queue (their SYNs are dropped)."""
+
+    def __init__(self) -> None:
+        self.sockets: list[socket.socket] = []
+        self.kinds: dict[tuple[str, int], str] = {}
+        self.selector = selectors.DefaultSelector()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def add(self, address: str, port: int, kind: str) -> bool:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((address, port))
+        except OSError:
+            sock.close()
+            return False
+        sock.listen(0 if kind == "filtered" else 128)
+        self.sockets.append(sock)
+        pair = (address, sock.getsockname()[1])
+        self.kinds[pair] = kind
+        if kind == "filtered":
+            self.sockets.append(socket.create_connection(pair, timeout=2))  # fills the accept queue
+        elif kind in ("answer", "silent"):
+            sock.setblocking(False)
+            self.selector.register(sock, selectors.EVENT_READ, kind)
+        return True
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            for key, _ in self.selector.select(0.05):
+                try:
+                    conn, _ = key.fileobj.accept()
+                except OSError:
+                    continue
+                if key.data == "answer":
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    conn.close()
+                else:
+                    self.sockets.append(conn)  # silent: held open, never answered
+
+    def __enter__(self) -> SweepListeners:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(2)
+        for sock in self.sockets:
+            sock.close()
+        self.selector.close()
+
+
+def _sweep_child(mode: str, table: dict, **options) -> tuple[dict, Child]:
+    args = json.dumps({"mode": mode, "table": table, **options})
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-c", _SWEEP_CHILD, args], cwd=REPO, stdout=out, stderr=err,
+                                text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        child = Child(os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024,
+                      usage.ru_utime + usage.ru_stime, out.read(), err.read())
+    if child.code != 0:
+        sys.exit(f"sweep child failed (exit {child.code}): {child.stderr.strip()[-800:]}")
+    return json.loads(child.stdout), child
+
+
+def bench_sweep(n_listeners: int, rate: float, concurrency: int, filtered: int) -> dict:  # noqa: PLR0915
+    """127.0.0.0/22 x 8 ports swept by scanner's engine in a child process (its own peak RSS from wait4), with
+    `n_listeners` listeners among them (a third answer, a third accept and never answer, a third are never
+    accepted from); then the same pairs one blocking connect at a time; then `filtered` ports that drop SYNs,
+    swept both ways, to show what concurrency buys when connects wait."""
+    picker = random.Random(15)
+    table = {"hosts": ["127.0.0.0/22"], "ports": list(SWEEP_PORTS), "max_candidates": 1024 * len(SWEEP_PORTS)}
+    timeout = 1.0
+    with SweepListeners() as listeners:
+        kinds = ("answer", "silent", "backlog")
+        while len(listeners.kinds) < n_listeners:
+            address = f"127.0.{picker.randrange(4)}.{picker.randrange(2, 255)}"
+            listeners.add(address, picker.choice(SWEEP_PORTS), kinds[len(listeners.kinds) % 3])
+        ours = set(listeners.kinds)
+        configs = [(f"rate {DEFAULT_RATE:,.0f}/s (the default)", "default", table, False)]
+        if rate and rate != DEFAULT_RATE:
+            configs.append((f"rate {rate:,.0f}/s", f"rate_{rate:.0f}", {**table, "rate": rate}, False))
+        configs.append(("no rate limit", "no_rate_limit", table, True))
+        runs = {}
+        for label, key, run_table, unlimited in configs:
+            runs[label] = (key, *_sweep_child("engine", run_table, concurrency=concurrency, timeout=timeout,
+                                              unlimited=unlimited, deadline=60))
+        sequential, seq_child = _sweep_child("sequential", table, timeout=timeout)
+        filtered_figures = {}
+        if filtered:
+            for i in range(filtered):
+                listeners.add(f"127.0.8.{i + 1}", 0, "filtered")
+            hosts = [f"127.0.8.{i + 1}" for i in range(filtered)]
+            ports = sorted({p for (a, p), k in listeners.kinds.items() if k == "filtered"})
+            # each filtered listener's own port on its own address; the other (address, port) pairs refuse
+            f_table = {"hosts": hosts, "ports": ports, "max_candidates": len(hosts) * len(ports)}
+            f_timeout = 0.25
+            f_engine, _ = _sweep_child("engine", f_table, concurrency=concurrency, timeout=f_timeout,
+                                       unlimited=True, deadline=60)
+            f_seq, _ = _sweep_child("sequential", f_table, timeout=f_timeout)
+            filtered_figures = {
+                "filtered_ports": filtered, "filtered_pairs": f_engine["stats"]["attempted"],
+                "filtered_timeout_s": f_timeout,
+                "filtered_engine_s": round(f_engine["stats"]["elapsed_s"], 3),
+                "filtered_engine_timed_out": f_engine["stats"]["timed_out"],
+                "filtered_sequential_s": round(f_seq["stats"]["elapsed_s"], 3),
+                "filtered_sequential_timed_out": f_seq["stats"]["timed_out"],
+            }
+
+    figures: dict = {"candidates": 1024 * len(SWEEP_PORTS), "listeners": len(ours),
+                     "listener_kinds": {k: sum(1 for v in listeners.kinds.values() if v == k) for k in kinds},
+                     "concurrency": concurrency, "connect_timeout_s": timeout}
+    rows: list[tuple[str, str]] = [
+        ("candidates", f"{figures['candidates']:,} = 1,024 addresses (127.0.0.0/22) x {len(SWEEP_PORTS)} ports "
+                       f"{SWEEP_PORTS}"),
+        ("listeners", f"{len(ours)}: " + ", ".join(f"{v} {k}" for k, v in figures["listener_kinds"].items())
+                      + " (answer / accept and never answer / never accepted from)"),
+    ]
+    for label, (key, doc, child) in runs.items():
+        stats = doc["stats"]
+        found = {tuple(p) for p in doc["open"]}
+        closed = stats["refused"]
+        figures[key] = {
+            "open_found": len(found), "missed": len(ours - found), "not_ours": len(found - ours),
+            "refused": closed, "timed_out": stats["timed_out"], "failed": stats["failed"],
+            "sweep_s": round(stats["elapsed_s"], 3), "per_second": round(stats["attempted"] / stats["elapsed_s"]),
+            "closed_per_second": round(closed / stats["elapsed_s"]), "plan_s": round(doc["plan_s"], 3),
+            "child_wall_s": round(child.wall, 3), "cpu_s": round(child.cpu_s, 3),
+            "max_rss_mb": round(child.max_rss_mb, 1), "vm_hwm_mb": doc["vm_hwm_mb"] and round(doc["vm_hwm_mb"], 1),
+            "concurrency_used": stats["concurrency"],
+        }
+        f = figures[key]
+        rows += [
+            (f"[{label}] open found", f"{f['open_found']} (listeners {len(ours)}; missed {f['missed']}, not ours "
+                                      f"{f['not_ours']}) {'OK' if f['missed'] == f['not_ours'] == 0 else 'MISMATCH'}"),
+            (f"[{label}] closed / timed out / failed", f"{f['refused']:,} / {f['timed_out']} / {f['failed']}"),
+            (f"[{label}] sweep", f"{f['sweep_s']:.3f} s; {f['per_second']:,} candidates/s, {f['closed_per_second']:,}"
+                                 " closed/s (target >= 5,000; whole sweep <= 5 s)"),
+            (f"[{label}] child", f"wall {f['child_wall_s']:.2f} s (start-up and plan included), CPU {f['cpu_s']:.2f} s,"
+                                 f" peak RSS {f['max_rss_mb']:.0f} MB by wait4, {f['vm_hwm_mb']} MB by its own VmHWM "
+                                 "(target < 150 MB)"),
+        ]
+    seq = sequential["stats"]
+    seq_found = {tuple(p) for p in sequential["open"]}
+    figures["sequential"] = {"open_found": len(seq_found), "missed": len(ours - seq_found),
+                             "sweep_s": round(seq["elapsed_s"], 3),
+                             "per_second": round(seq["attempted"] / seq["elapsed_s"]),
+                             "cpu_s": round(seq_child.cpu_s, 3)}
+    rows.append(("one at a time (blocking)", f"{seq['elapsed_s']:.3f} s for {seq['attempted']:,} "
+                                             f"({figures['sequential']['per_second']:,}/s), open {len(seq_found)}"))
+    if filtered_figures:
+        figures.update(filtered_figures)
+        ff = filtered_figures
+        rows += [
+            ("filtered ports (SYNs dropped)", f"{ff['filtered_pairs']} pairs ({filtered} of them drop SYNs), connect "
+                                              f"timeout {ff['filtered_timeout_s']} s"),
+            ("  engine", f"{ff['filtered_engine_s']:.2f} s ({ff['filtered_engine_timed_out']} timed out)"),
+            ("  one at a time", f"{ff['filtered_sequential_s']:.2f} s ({ff['filtered_sequential_timed_out']} timed "
+                                f"out) = {filtered} x {ff['filtered_timeout_s']} s"),
+        ]
+    report("sweep: 127.0.0.0/22 x 8 ports, scanner's connect-scan engine in a child process", rows)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario", choices=("probe", "hang", "register", "startup", "mask", "toml", "all"))
+    parser.add_argument("scenario", choices=("probe", "hang", "register", "startup", "mask", "toml", "sweep",
+                                                 "all"))
     parser.add_argument("-n", type=int, help="number of targets / services (default per scenario)")
     parser.add_argument("--latency", type=float, help="seconds per request of the stand-ins")
     parser.add_argument("--concurrency", type=int, help="scanner --concurrency")
     parser.add_argument("--catalog-concurrency", type=int, action="append",
                         help="register: catalog concurrency (repeat; default 8, the default setting, and 32)")
+    parser.add_argument("--rate", type=float, default=20_000.0,
+                        help="sweep: [discovery] rate of the second run (0: no limit); default 20000")
+    parser.add_argument("--filtered", type=int, default=32,
+                        help="sweep: ports that drop SYNs, swept by the engine and one at a time (default 32)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -288,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         figures["startup"] = bench_startup(args.n or 2000)
     if args.scenario in ("mask", "all"):
         figures["mask"] = bench_mask(args.n or 10_000)
+    if args.scenario == "sweep":  # not in "all": it binds 127.0.x.y on the plugins' ports (80 and 443 need root)
+        figures["sweep"] = bench_sweep(args.n or 36, args.rate, args.concurrency or 512, args.filtered)
     if args.scenario == "toml":  # not in "all": minutes at the sizes that matter
         figures["toml"] = bench_toml(args.n or 50_000)
     if args.json:
