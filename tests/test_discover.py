@@ -51,3 +51,47 @@ def test_bad_kubernetes_settings_are_one_line_and_exit_2(run_cli, tmp_path: Path
     assert result.code == 2, result.stdout + result.stderr
     [line] = result.stderr.strip().splitlines()
     assert "namespace" in line and "[discovery.kubernetes]" in line and "namespaces" in line, line
+
+
+def test_a_sweep_finds_and_identifies_what_listens_and_nothing_else(run_cli, tmp_path: Path):
+    """[discovery] hosts over loopback addresses and the stand-ins' ports: every stand-in identified, a plain web
+    server and a port that accepts and never answers are not, the closed addresses are nothing."""
+    import socket
+
+    from scanner.testing.server import LocalServer, Response
+
+    page = LocalServer(lambda r: Response(200, b"<html><title>Intranet</title></html>", {"Content-Type": "text/html"}))
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)
+    with contextlib.ExitStack() as stack:
+        fakes = {name: stack.enter_context(STAND_INS[name].start(f"sweep-{name}-1", tmp_path))
+                 for name in ("superset", "redash", "lightdash")}
+        stack.enter_context(page)
+        stack.enter_context(contextlib.closing(hung))
+        ports = [f._server.port for f in fakes.values()] + [page.port, hung.getsockname()[1]]
+        (tmp_path / "config.toml").write_text(
+            f'[discovery]\nhosts = ["127.0.0.1", "127.0.0.2-127.0.0.4"]\nports = {json.dumps(ports)}\n'
+            '[scan]\ntimeout = 1\ntarget_deadline = 10\n')
+        result = run_cli("discover", "--output", "json", env={"REDASH_API_KEY": "sweep-redash-1"}, timeout=120)
+        sent = {name: getattr(f, "credentialed", None) or getattr(f, "login_attempts", []) for name, f in fakes.items()}
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    identified = {c["platform"]: c for c in doc["candidates"] if c["platform"]}
+    assert sorted(identified) == ["lightdash", "redash", "superset"], doc["candidates"]
+    assert {c["url"] for c in doc["candidates"]} == {f"http://127.0.0.1:{p}" for p in ports}  # only what listens
+    assert all(c["origin"].startswith("sweep:127.0.0.1:") for c in doc["candidates"])
+    assert identified["redash"]["credential"] == "env:REDASH_API_KEY"
+    assert identified["superset"]["credential"] is None and "SUPERSET_USERNAME" in identified["superset"]["to_register"]
+    assert sent == {"superset": [], "redash": [], "lightdash": []}
+
+
+def test_bad_sweep_settings_are_one_line_and_exit_2(run_cli, tmp_path: Path):
+    for body, words in (('hosts = ["10.0.0.0/33"]', ("10.0.0.0/33",)),
+                        ('hosts = ["127.0.0.0/8"]', ("max_candidates",)),
+                        ('host = ["127.0.0.1"]', ("host", "hosts"))):
+        (tmp_path / "config.toml").write_text(f"[discovery]\n{body}\n")
+        result = run_cli("discover")
+        assert result.code == 2, (body, result.stdout + result.stderr)
+        [line] = result.stderr.strip().splitlines()
+        assert all(w in line for w in words), (body, line)

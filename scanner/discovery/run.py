@@ -85,8 +85,39 @@ def kubernetes_source(settings: Settings, plugins: Mapping[str, Plugin],
                                  label_selector=k8s.label_selector, platform_hints=hints, deadline=deadline)
 
 
+SWEEP_KEYS = ("hosts", "exclude", "ports", "max_candidates", "rate")
+
+
+def sweep_source(settings: Settings, plugins: Mapping[str, Plugin],
+                 deadline: float) -> tuple[list[Candidate], list[Problem]]:
+    """``[discovery] hosts``: a connect scan of the hosts x ports (default: the plugins' ports), then the open ones
+    as candidates (identification tries http, then https)."""
+    table = {k: v for k, v in settings.discovery.items() if k != "kubernetes"}
+    where = f"{settings.config_name}:[discovery]"
+    unknown = [k for k in table if k not in SWEEP_KEYS]
+    if unknown:
+        from scanner.settings import _did_you_mean
+
+        raise ConfigError(f"unknown key {unknown[0]!r}", where=where, hint=_did_you_mean(unknown[0], SWEEP_KEYS))
+    if "hosts" not in table:
+        return [], []
+    from scanner.discovery.hosts import plan_sweep
+    from scanner.discovery.sweep import sweep
+
+    default_ports = sorted({port for plugin in plugins.values() for port in plugin.ports})
+    plan = plan_sweep(table, where=where, default_ports=default_ports)
+    result = sweep(plan.pairs(), rate=plan.rate, deadline=max(0.1, deadline - time.monotonic()))
+    candidates = []
+    for address, port in result.open:
+        host = f"[{address}]" if ":" in address else address
+        entry = plan.addresses.origin_of(address) or address
+        candidates.append(Candidate(f"http://{host}:{port}", f"sweep:{entry}:{port}"))
+    return candidates, []
+
+
 DECLARED = "declared with its credentials"
-SOURCES: dict[str, SourceFn] = {"declared": declared_candidates, "kubernetes": kubernetes_source}
+SOURCES: dict[str, SourceFn] = {"declared": declared_candidates, "sweep": sweep_source,
+                                "kubernetes": kubernetes_source}
 
 
 def discover_instances(settings: Settings, entries: list[PluginEntry], *,
