@@ -286,8 +286,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             "error": e.error,
             "hint": e.hint,
         })
+    sources = [{"name": e.name, "status": "enabled" if e.enabled else "disabled",
+                "title": e.source.title if e.source else None, "source": e.origin, "error": e.error, "hint": e.hint}
+               for e in registry.discover_sources()]
     if args.output == "json":
-        json.dump({"format_version": 1, "plugins": rows}, sys.stdout, indent=2)
+        json.dump({"format_version": 1, "plugins": rows, "sources": sources}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     from rich.console import Console
@@ -303,6 +306,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                       "\n".join(row["env_vars"]) or "(TOML only)", str(row["source"])))
     write_rows(Console(highlight=False), ("name", "service type", "status", "env variables (also NAME__<INSTANCE>)",
                                           "source"), cells, styles={"status": {"enabled": "green", "disabled": "red"}})
+    source_cells = [(row["name"], row["title"] or "-",
+                     "enabled" if row["status"] == "enabled" else
+                     f"disabled: {row['error']}" + (f" (fix: {row['hint']})" if row["hint"] else ""), row["source"])
+                    for row in sources]
+    write_rows(Console(highlight=False), ("name", "finds", "status", "source"), source_cells,
+               title="discovery sources", styles={"status": {"enabled": "green", "disabled": "red"}})
     return 0
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from scanner.plugin import Plugin
 from scanner.secrets import clip
 
 GROUP = "scanner.plugins"
+SOURCES_GROUP = "scanner.sources"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -39,6 +41,60 @@ def _describe(ep: EntryPoint) -> str:
     dist = getattr(ep, "dist", None)
     owner = f" ({dist.name} {dist.version})" if dist is not None else ""
     return f"{ep.value}{owner}"
+
+
+@dataclass
+class SourceEntry:
+    name: str
+    origin: str                    # "scanner.discovery.run:sweep (bi-scanner 0.1.0)"
+    source: Any = None             # a scanner.discovery.source.Source
+    error: str | None = None
+    hint: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.source is not None
+
+
+def _load_source(ep: EntryPoint) -> SourceEntry:
+    """A discovery source from its entry point; one that fails to import or is no Source is disabled, with why."""
+    from scanner.discovery.source import Source
+
+    entry = SourceEntry(name=ep.name, origin=_describe(ep))
+    try:
+        obj = ep.load()
+    except ImportError as exc:
+        missing = getattr(exc, "name", None)
+        entry.error = f"import failed: {_first_line(exc)}"
+        entry.hint = f"pip install {missing}" if missing else "reinstall the source's package"
+        return entry
+    except Exception as exc:  # a broken source must not take the run down
+        entry.error = f"import failed: {type(exc).__name__}: {_first_line(exc)}"
+        entry.hint = "report this to the source's authors"
+        return entry
+    if isinstance(obj, type) and issubclass(obj, Source):
+        try:
+            obj = obj()
+        except Exception as exc:
+            entry.error = f"could not be created: {type(exc).__name__}: {_first_line(exc)}"
+            return entry
+    if not isinstance(obj, Source):
+        entry.error = f"{ep.value} is a {type(obj).__name__}, not a scanner.discovery.source.Source"
+        entry.hint = "the entry point must name a Source instance or subclass"
+        return entry
+    if getattr(obj, "name", None) != ep.name or not _NAME_RE.match(ep.name):
+        entry.error = f"source name {getattr(obj, 'name', None)!r} must match its entry point {ep.name!r}"
+        return entry
+    entry.source = obj
+    return entry
+
+
+def discover_sources() -> list[SourceEntry]:
+    """Every installed discovery source, enabled or not, sorted by name (duplicates: first one wins)."""
+    seen: dict[str, SourceEntry] = {}
+    for ep in sorted(entry_points(group=SOURCES_GROUP), key=lambda e: e.name):
+        seen.setdefault(ep.name, _load_source(ep))
+    return list(seen.values())
 
 
 def _load(ep: EntryPoint) -> PluginEntry:

@@ -95,3 +95,38 @@ def test_bad_sweep_settings_are_one_line_and_exit_2(run_cli, tmp_path: Path):
         assert result.code == 2, (body, result.stdout + result.stderr)
         [line] = result.stderr.strip().splitlines()
         assert all(w in line for w in words), (body, line)
+
+
+def _installed_package(root: Path, name: str, module_text: str, entry: str) -> None:
+    """A distribution as pip would leave it: the module and its dist-info with a scanner.sources entry point."""
+    (root / f"{name}.py").write_text(module_text)
+    info = root / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[scanner.sources]\n{entry}\n")
+
+
+def test_a_third_party_source_is_listed_and_used_and_a_broken_one_disabled(run_cli, tmp_path: Path):
+    site = tmp_path / "site"
+    site.mkdir()
+    with STAND_INS["grafana"].start("glsa_cmdb_token", tmp_path) as grafana:
+        _installed_package(site, "acme_cmdb", (
+            "from scanner.discovery import Candidate\n"
+            "from scanner.discovery.source import Source\n\n"
+            "class Cmdb(Source):\n"
+            "    name, title = 'cmdb', 'the ACME CMDB'\n\n"
+            "    def candidates(self, settings, plugins, deadline):\n"
+            f"        return [Candidate('{grafana.url}', 'cmdb:asset-4711')], []\n\n"
+            "source = Cmdb()\n"), "cmdb = acme_cmdb:source")
+        _installed_package(site, "acme_broken", "import no_such_dependency_xyz\n", "broken = acme_broken:source")
+        env = {"PYTHONPATH": str(site)}
+        listed = json.loads(run_cli("plugins", "--output", "json", env=env).stdout)["sources"]
+        result = run_cli("discover", "--output", "json", env=env)
+    by = {s["name"]: s for s in listed}
+    assert by["cmdb"]["status"] == "enabled" and by["cmdb"]["title"] == "the ACME CMDB"
+    assert by["broken"]["status"] == "disabled" and "no_such_dependency_xyz" in by["broken"]["error"]
+    assert by["broken"]["hint"] == "pip install no_such_dependency_xyz"
+    doc = json.loads(result.stdout)
+    [found] = [c for c in doc["candidates"] if c["origin"] == "cmdb:asset-4711"]
+    assert found["platform"] == "grafana"
+    assert any(p["origin"] == "source broken" and "disabled" in p["message"] for p in doc["problems"])

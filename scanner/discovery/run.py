@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from scanner.discovery import Candidate, Problem
 from scanner.discovery.credentials import CredentialSet, from_environment, from_toml, match, what_to_set
 from scanner.discovery.identify import Identified, identifiable, identify
+from scanner.discovery.source import FunctionSource, Source
 from scanner.errors import ConfigError
 from scanner.plugin import Plugin
 from scanner.registry import PluginEntry
@@ -116,21 +117,33 @@ def sweep_source(settings: Settings, plugins: Mapping[str, Plugin],
 
 
 DECLARED = "declared with its credentials"
-SOURCES: dict[str, SourceFn] = {"declared": declared_candidates, "sweep": sweep_source,
-                                "kubernetes": kubernetes_source}
+# the built-in sources, registered in pyproject.toml (entry-point group scanner.sources) like a third party's
+declared = FunctionSource("declared", "targets declared in the environment and the TOML", declared_candidates)
+host_sweep = FunctionSource("sweep", "host sweep ([discovery] hosts)", sweep_source)
+kubernetes = FunctionSource("kubernetes", "Kubernetes Services and Ingresses ([discovery.kubernetes])",
+                            kubernetes_source)
 
 
 def discover_instances(settings: Settings, entries: list[PluginEntry], *,
-                       sources: Mapping[str, SourceFn] | None = None) -> Discovery:
+                       sources: Mapping[str, Source] | None = None) -> Discovery:
     """Every candidate of every source, identified (bounded by the run deadline), with its credential named."""
     started = time.monotonic()
     deadline = started + (settings.scan.run_deadline or 600)
     plugins = {e.name: e.plugin for e in entries if e.plugin is not None}
     result = Discovery()
     candidates: list[Candidate] = []
-    for name, source in (sources or SOURCES).items():
+    if sources is None:
+        from scanner.registry import discover_sources
+
+        sources = {}
+        for entry in discover_sources():
+            if entry.enabled:
+                sources[entry.name] = entry.source
+            else:
+                result.problems.append(Problem(f"source {entry.name}", f"disabled: {entry.error}", entry.hint or ""))
+    for name, source in sources.items():
         try:
-            found, problems = source(settings, plugins, deadline)
+            found, problems = source.candidates(settings, plugins, deadline)
         except ConfigError:
             raise  # bad settings, or a source that cannot be used at all: one line, exit 2
         except Exception as exc:  # a broken source is reported, the others go on
