@@ -77,6 +77,7 @@ class Status(str, enum.Enum):
     AUTH_FAILED = "auth_failed"    # the platform refused the credentials
     FORBIDDEN = "forbidden"        # logged in, but may not list what ingestion needs
     ERROR = "error"                # anything else (bad response, deadline, plugin bug)
+    NO_CREDENTIALS = "no_credentials"  # discovery identified it, no credential applies: found, not registered
 
 
 class StepStatus(str, enum.Enum):

@@ -121,6 +121,7 @@ def write_json(result: RunResult, out: TextIO, *, one_line: bool = False) -> Non
 
 
 _STATUS_STYLE = {"ok": "green", "unreachable": "red", "tls_error": "red", "not_detected": "yellow",
+                 "no_credentials": "yellow",
                  "auth_failed": "red", "forbidden": "red", "error": "red"}
 _TAKEN_STYLE = {"created": "green", "updated": "cyan", "unchanged": "dim", "failed": "bold red",
                 "conflict": "bold red", "skipped": "yellow", "planned": "cyan"}
@@ -243,7 +244,8 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
     for item in result.items:
         name = escape(item.target.service_name)
         if not item.probe.ok:
-            say(f"[red]✗[/] {name}: {escape(item.probe.message)}", markup=True)
+            mark = "[yellow]+[/]" if item.probe.status.value == "no_credentials" else "[red]✗[/]"
+            say(f"{mark} {name}: {escape(item.probe.message)}", markup=True)
             if item.probe.hint:
                 say(f"    fix: {escape(item.probe.hint)}")
         for warning in item.warnings:

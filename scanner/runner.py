@@ -116,10 +116,15 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
     """Scan, record and prune. Raises what `run_scan` raises (the run is then recorded as failed).
     A run that `stop` interrupted keeps its writes (recorded as they happened) but no drift and no prune:
     its view is incomplete."""
+    from scanner.discovery.run import discovered_targets, discovery_configured
     from scanner.targets import Rejected, collect, with_rejected
 
     found = collect(settings, entries)  # a run that cannot start fails here, before the inventory is touched
     targets = [t for t in found if not isinstance(t, Rejected)]  # an invalid target is reported, never probed
+    unregistered: list[PlanItem] = []
+    if discovery_configured(settings):  # instances nobody declared: identified, then probed when a credential applies
+        extra, unregistered = discovered_targets(settings, entries, targets)
+        targets = [*targets, *extra]
     inv_settings = settings.inventory
     inventory = Inventory.open(inv_settings.resolved_path(settings.env)) if inv_settings.enabled else None
     try:
@@ -139,6 +144,7 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
             if inventory is not None and run_id is not None:
                 inventory.fail_run(run_id, redact(str(exc)) or type(exc).__name__)
             raise
+        result.items.extend(unregistered)
         rejected = with_rejected(result, found)
         if inventory is None:
             return result

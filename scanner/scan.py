@@ -69,7 +69,9 @@ class RunResult:
     def exit_code(self) -> ExitCode:
         if self.interrupted:
             return ExitCode.INTERRUPTED
-        failed = any(not i.probe.ok or i.taken in ("failed", "conflict") for i in self.items)
+        # an instance found without a credential is news, not a failure
+        failed = any((not i.probe.ok and i.probe.status is not Status.NO_CREDENTIALS)
+                     or i.taken in ("failed", "conflict") for i in self.items)
         if self.prune is not None and not self.prune.ok:
             failed = True
         if self.inventory and self.inventory.get("error"):

@@ -242,7 +242,8 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
                 if var is anchor:
                     continue  # set but empty: not an instance
                 if not suffix:  # e.g. LOOKERSDK_CLIENT_ID kept for a TOML ${...} reference or another tool
-                    log.warning("%s is set but %s is not: no %s target from the environment",
+                    log.warning("%s is set but %s is not: no %s target from the environment (with [discovery], it "
+                                "is a credential for the instances found)",
                                 key, anchor.name, plugin.name)
                     continue
                 problems[suffix] = (settings.env_source(key), ConfigError(

@@ -130,3 +130,31 @@ def test_a_third_party_source_is_listed_and_used_and_a_broken_one_disabled(run_c
     [found] = [c for c in doc["candidates"] if c["origin"] == "cmdb:asset-4711"]
     assert found["platform"] == "grafana"
     assert any(p["origin"] == "source broken" and "disabled" in p["message"] for p in doc["problems"])
+
+
+def test_scan_registers_found_instances_with_a_credential_and_reports_the_others(run_cli, tmp_path: Path, catalog):
+    """The issue's end to end: a sweep finds three stand-ins; the two a credential applies to are probed and
+    registered like declared targets, the third is `no_credentials` (found, not registered, never written) with what
+    to set, and recorded in the inventory; the run is not a failure (exit 0)."""
+    from conftest import catalog_env
+
+    with contextlib.ExitStack() as stack:
+        fakes = {name: stack.enter_context(STAND_INS[name].start(f"scan-{name}-1", tmp_path))
+                 for name in ("superset", "grafana", "redash")}
+        ports = sorted(f._server.port for f in fakes.values())
+        (tmp_path / "config.toml").write_text(
+            f'[discovery]\nhosts = ["127.0.0.1"]\nports = {json.dumps(ports)}\n\n'
+            '[[credentials]]\nplatform = "grafana"\nhosts = ["127.0.0.0/8"]\napiKey = "${GRAFANA_TOKEN}"\n')
+        env = {**catalog_env(catalog), "GRAFANA_TOKEN": "scan-grafana-1", "SUPERSET_USERNAME": "demo",
+               "SUPERSET_PASSWORD": "scan-superset-1"}
+        inv = tmp_path / "inv.sqlite3"
+        result = run_cli("scan", "--output", "json", "--inventory", str(inv), env=env, timeout=120)
+        history = run_cli("inventory", "--output", "json", "--inventory", str(inv), env=env)
+    assert result.code == 0, result.stdout[-2000:] + result.stderr
+    by = {t["platform"]: t for t in json.loads(result.stdout)["targets"]}
+    assert {p: (t["status"], t["taken"]) for p, t in by.items()} == {
+        "superset": ("ok", "created"), "grafana": ("ok", "created"), "redash": ("no_credentials", "skipped")}
+    assert by["redash"]["origin"].startswith("sweep:127.0.0.1:") and "REDASH_API_KEY" in by["redash"]["hint"]
+    assert sorted(catalog.services) == sorted([by["superset"]["service_name"], by["grafana"]["service_name"]])
+    assert "redash" in history.stdout and "no_credentials" in history.stdout
+    assert "scan-superset-1" not in result.stdout + result.stderr

@@ -8,6 +8,7 @@ platforms' own fingerprints (`scanner.discovery.identify`), and the credential t
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +21,13 @@ from scanner.discovery.credentials import CredentialSet, from_environment, from_
 from scanner.discovery.identify import Identified, identifiable, identify
 from scanner.discovery.source import FunctionSource, Source
 from scanner.errors import ConfigError
-from scanner.plugin import Plugin
+from scanner.naming import canonical_address, service_name
+from scanner.plan import Action, PlanItem
+from scanner.plugin import Plugin, ProbeResult, Status, Target, TargetSettings
 from scanner.registry import PluginEntry
 from scanner.settings import Settings, validate_model
+
+log = logging.getLogger(__name__)
 
 SourceFn = Callable[[Settings, Mapping[str, Plugin], float], tuple[list[Candidate], list[Problem]]]
 
@@ -43,6 +48,7 @@ class Discovery:
     found: list[Found] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     elapsed_s: float = 0.0
+    credentials: dict[str, CredentialSet] = field(default_factory=dict)  # origin -> the set (values: secrets)
 
 
 def declared_candidates(settings: Settings, plugins: Mapping[str, Plugin],
@@ -154,6 +160,7 @@ def discover_instances(settings: Settings, entries: list[PluginEntry], *,
     toml_sets, errors = from_toml(settings.credentials, plugins)
     result.problems.extend(Problem(e.where or "[[credentials]]", e.message, e.hint or "") for e in errors)
     sets: list[CredentialSet] = [*toml_sets, *from_environment(plugins, settings.env, settings.env_source)]
+    result.credentials = {s.origin: s for s in sets}
     can_identify = identifiable(plugins)
     unique = list({c.url: c for c in candidates}.values())
 
@@ -174,3 +181,77 @@ def discover_instances(settings: Settings, entries: list[PluginEntry], *,
         result.found = list(pool.map(one, unique))
     result.elapsed_s = time.monotonic() - started
     return result
+
+
+def discovery_configured(settings: Settings) -> bool:
+    """Whether the TOML asks for more than the declared targets ([discovery] hosts, Kubernetes, a source's table)."""
+    return bool(settings.discovery)
+
+
+def discovered_targets(settings: Settings, entries: list[PluginEntry],
+                       declared: list[Target]) -> tuple[list[Target], list[PlanItem]]:
+    """What the sources beyond the declared targets found, for `scanner scan`: a `Target` for each identified
+    instance a credential applies to (probed, planned and registered like a declared one), and a report entry
+    ``no_credentials`` (found, not registered; never written) for each other one. An address a declared target
+    already names is left to that target."""
+    from scanner.registry import discover_sources
+
+    sources = {e.name: e.source for e in discover_sources() if e.enabled and e.name != "declared"}
+    result = discover_instances(settings, entries, sources=sources)
+    for problem in result.problems:
+        log.warning("%s: %s", problem.origin, problem.message)
+    plugins = {e.name: e.plugin for e in entries if e.plugin is not None}
+    known = {canonical_address(t.url) for t in declared}
+    targets: list[Target] = []
+    unregistered: list[PlanItem] = []
+    for found in result.found:
+        seen = found.identified
+        if seen is None or canonical_address(seen.url) in known:
+            continue
+        known.add(canonical_address(seen.url))
+        plugin = plugins[seen.platform]
+        if found.credential is None:
+            unregistered.append(_unregistered(plugin, found))
+            continue
+        target = _target(settings, plugin, found, result.credentials[found.credential])
+        if isinstance(target, PlanItem):
+            unregistered.append(target)
+        else:
+            targets.append(target)
+    return targets, unregistered
+
+
+def _target(settings: Settings, plugin: Plugin, found: Found, credential: CredentialSet) -> Target | PlanItem:
+    from scanner.targets import _register_secrets, default_instance
+
+    seen = found.identified
+    assert seen is not None
+    values = {**credential.values, "url": seen.url}
+    try:
+        model = validate_model(plugin.settings_model, values,
+                               lambda loc: credential.sources.get(str(loc[0]), credential.origin))
+    except ConfigError as exc:
+        item = _unregistered(plugin, found)
+        item.probe.message = f"found, but its credential ({credential.origin}) is not usable: {exc.message}"
+        item.probe.status = Status.ERROR
+        return item
+    _register_secrets(model)
+    instance = default_instance(plugin, model)
+    return Target(platform=plugin.name, instance=instance, service_name=service_name(plugin.name, instance),
+                  settings=model, sources={**credential.sources, "url": found.candidate.origin},
+                  origin=found.candidate.origin)
+
+
+def _unregistered(plugin: Plugin, found: Found) -> PlanItem:
+    seen = found.identified
+    assert seen is not None
+    from scanner.targets import default_instance
+
+    bare = TargetSettings.model_construct(url=seen.url)
+    instance = default_instance(plugin, bare)
+    target = Target(platform=plugin.name, instance=instance, service_name=service_name(plugin.name, instance),
+                    settings=bare, sources={"url": found.candidate.origin}, origin=found.candidate.origin)
+    probe = ProbeResult(status=Status.NO_CREDENTIALS, steps=[], version=seen.version, canonical_url=seen.url,
+                        message=f"found, not registered: no credential applies to this {plugin.title}",
+                        hint=found.hint)
+    return PlanItem(target, probe, Action.SKIP, reason="no credentials", taken="skipped")
