@@ -101,7 +101,8 @@ def run_cli(tmp_path: Path):
         # a proxy on a closed loopback port and fails there, never leaving the machine. A test that sets proxy
         # variables itself (tests/test_network.py) gets only its own.
         if not any(k.lower().endswith("_proxy") for k in env or {}):
-            base.update({"ALL_PROXY": f"http://127.0.0.1:{NOWHERE_PORT}", "NO_PROXY": "127.0.0.1,localhost,::1"})
+            base.update({"ALL_PROXY": f"http://127.0.0.1:{NOWHERE_PORT}",
+                         "NO_PROXY": "127.0.0.1,localhost,::1,127.0.0.0/8"})
         base.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "scanner", *args],

@@ -158,3 +158,40 @@ def test_scan_registers_found_instances_with_a_credential_and_reports_the_others
     assert sorted(catalog.services) == sorted([by["superset"]["service_name"], by["grafana"]["service_name"]])
     assert "redash" in history.stdout and "no_credentials" in history.stdout
     assert "scan-superset-1" not in result.stdout + result.stderr
+
+
+def test_a_sweep_over_a_loopback_range_identifies_every_identifiable_platform(run_cli, tmp_path: Path):
+    """The issue's first "done when": stand-ins of every platform plugin with an identification, spread over
+    127.0.0.0/28, among a plain web server and a port that accepts and never answers: each stand-in identified as its
+    own platform at its own address, the other two as nothing, no credential sent anywhere."""
+    import socket
+
+    from scanner.testing.server import LocalServer, Response
+
+    names = ["superset", "looker", "tableau", "metabase", "redash", "lightdash", "grafana", "qlikcloud"]
+    with contextlib.ExitStack() as stack:
+        fakes = {name: stack.enter_context(STAND_INS[name].start(f"range-{name}-1", tmp_path).at(f"127.0.0.{n}"))
+                 for n, name in enumerate(names, start=2)}
+        qlik = stack.enter_context(STAND_INS["qliksense"].start("unused", tmp_path))  # its three ports: 127.0.0.1
+        page = stack.enter_context(LocalServer(lambda r: Response(200, b"<html><title>Wiki</title></html>",
+                                                                  {"Content-Type": "text/html"}, ), host="127.0.0.12"))
+        hung = stack.enter_context(contextlib.closing(socket.socket()))
+        hung.bind(("127.0.0.13", 0))
+        hung.listen(8)
+        where = {name: f.url for name, f in fakes.items()} | {"qliksense": qlik.base_url}
+        ports = sorted({int(u.rsplit(":", 1)[1].split("/")[0]) for u in where.values()}
+                       | {page.port, hung.getsockname()[1]})
+        (tmp_path / "config.toml").write_text(
+            f'[discovery]\nhosts = ["127.0.0.0/28"]\nports = {json.dumps(ports)}\n[scan]\ntimeout = 1\n')
+        result = run_cli("discover", "--output", "json", timeout=180)
+        sent = {n: getattr(f, "credentialed", None) or getattr(f, "login_attempts", None) or [] for n, f in fakes.items()}
+        nothing = {f"http://127.0.0.12:{page.port}", f"http://127.0.0.13:{hung.getsockname()[1]}"}
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    identified = {c["platform"]: c["base_url"] for c in doc["candidates"] if c["platform"]}
+    assert identified.keys() == where.keys(), (identified, where)
+    for name, url in where.items():
+        assert identified[name].rstrip("/") == url.rstrip("/"), (name, identified[name], url)
+    others = {c["url"] for c in doc["candidates"] if not c["platform"]}
+    assert nothing <= others
+    assert all(not v for v in sent.values()), sent

@@ -89,7 +89,7 @@ class RestFake(ServedFake):
     name = "fake"
 
     def __init__(self, *, tls: ssl.SSLContext | None = None, latency: float = 0.0, port: int = 0,
-                 prefix: str = "") -> None:
+                 prefix: str = "", host: str = "127.0.0.1") -> None:
         self.latency = latency  # seconds slept before every answer (benchmarks)
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         """A path the platform is served under (``/bi/metabase``): routes match below it, anything else is
@@ -98,7 +98,7 @@ class RestFake(ServedFake):
         self._log: list[Logged] = []
         self._faults = Faults()
         self._table = self._routes()
-        self._server = LocalServer(self._app, name=self.name, ssl_context=tls, port=port)
+        self._server = LocalServer(self._app, name=self.name, ssl_context=tls, port=port, host=host)
 
     @property
     def base_url(self) -> str:

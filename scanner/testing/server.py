@@ -11,7 +11,8 @@ Two ways to plug behaviour in:
     with LocalServer(app) as srv:
         requests.get(srv.url + "/ping")
 
-Only ever binds 127.0.0.1. ``stop()`` is fast: it ends the accept loop, closes the listening socket,
+Only ever binds loopback: 127.0.0.1, or another 127.x address (``host=``, ``move_to``). ``stop()`` is fast: it
+ends the accept loop, closes the listening socket,
 cuts the open keep-alive connections and joins the thread.
 
 TLS: pass ``ssl_context=`` (a server-side ``ssl.SSLContext`` holding the certificate, e.g. from
@@ -282,7 +283,10 @@ class LocalServer:
         poll_interval: float = 0.05,
         name: str = "local-http-server",
         ssl_context: ssl.SSLContext | None = None,
+        host: str = HOST,
     ):
+        if not _is_loopback(host):
+            raise ValueError(f"LocalServer binds loopback addresses only (127.0.0.0/8), not {host!r}")
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
             raise TypeError("ssl_context must be an ssl.SSLContext (server side) or None")
         if _is_handler_class(handler):
@@ -294,6 +298,7 @@ class LocalServer:
         else:
             raise TypeError("handler must be a BaseHTTPRequestHandler subclass or a callable app")
         self._requested_port = port
+        self._host = host
         self._queue_size = request_queue_size
         self._poll_interval = poll_interval
         self._name = name
@@ -302,13 +307,23 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
+    def move_to(self, host: str) -> LocalServer:
+        """Listen on another loopback address (before `start`), e.g. to spread stand-ins over 127.0.0.0/22."""
+        if not _is_loopback(host):
+            raise ValueError(f"LocalServer binds loopback addresses only (127.0.0.0/8), not {host!r}")
+        if self._server is not None:
+            raise RuntimeError("move_to() before start()")
+        self._host = host
+        return self
+
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> LocalServer:
         with self._lock:
             if self._server is not None:
                 return self
             server_class = type("_BoundServer", (_Server,), {"request_queue_size": self._queue_size})
-            server = server_class((HOST, self._requested_port), self._handler_class, self._app, self._ssl_context)
+            server = server_class((self._host, self._requested_port), self._handler_class, self._app,
+                                  self._ssl_context)
             thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": self._poll_interval},
@@ -359,7 +374,7 @@ class LocalServer:
 
     @property
     def host(self) -> str:
-        return HOST
+        return self._host
 
     @property
     def ssl_context(self) -> ssl.SSLContext | None:
@@ -379,7 +394,16 @@ class LocalServer:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://{HOST}:{self.port}"
+        return f"{self.scheme}://{self._host}:{self.port}"
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host) in ipaddress.ip_network("127.0.0.0/8")
+    except ValueError:
+        return False
 
 
 _F = TypeVar("_F", bound="ServedFake")
@@ -395,6 +419,11 @@ class ServedFake:
     _server: LocalServer
     _faults: Faults
     _fault_prefix = "/"  # what `inject` matches when no path_prefix is given
+
+    def at(self: _F, host: str) -> _F:
+        """Serve on another loopback address (127.x) than 127.0.0.1; call before `start`."""
+        self._server.move_to(host)
+        return self
 
     def start(self: _F) -> _F:
         self._server.start()
