@@ -485,10 +485,70 @@ def bench_sweep(n_listeners: int, rate: float, concurrency: int, filtered: int) 
     return figures
 
 
+DISCOVER_PORTS = (18080, 18088, 13000, 15000, 19999, 18443, 12080, 14000)  # 8 ports, free of real services here
+
+
+def bench_discover(per_platform: int, hung: int, rate: float) -> dict:
+    """The issue's sweep: 127.0.0.0/22 x 8 ports through the real `scanner discover` (a child), with `per_platform`
+    stand-ins of each identifiable platform (the demo's) and `hung` ports that accept and never answer, spread over
+    the range. Every stand-in must be identified as its own platform, none missed, none misidentified."""
+    import contextlib
+    import socket
+
+    from scanner.demo import STAND_INS
+
+    platforms = ["superset", "looker", "tableau", "metabase", "redash", "lightdash", "grafana", "qlikcloud"]
+    picker = random.Random(22)
+    used: set[tuple[str, int]] = set()
+
+    def spot() -> tuple[str, int]:
+        while True:
+            pair = (f"127.0.{picker.randrange(4)}.{picker.randrange(2, 255)}", picker.choice(DISCOVER_PORTS))
+            if pair not in used:
+                used.add(pair)
+                return pair
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        cwd = Path(tmp)
+        expected: dict[str, str] = {}
+        for name in platforms:
+            for _ in range(per_platform):
+                address, port = spot()
+                stack.enter_context(STAND_INS[name].start("bench-secret", cwd).at(address, port))
+                expected[f"http://{address}:{port}"] = name
+        silent = []
+        for _ in range(hung):
+            address, port = spot()
+            sock = stack.enter_context(contextlib.closing(socket.socket()))
+            sock.bind((address, port))
+            sock.listen(64)
+            silent.append(f"http://{address}:{port}")
+        (cwd / "config.toml").write_text(
+            '[discovery]\nhosts = ["127.0.0.0/22"]\n'
+            f"ports = {list(DISCOVER_PORTS)}\nmax_candidates = {1024 * len(DISCOVER_PORTS)}\nrate = {rate}\n"
+            "[scan]\ntimeout = 1\nconcurrency = 64\n")
+        child = run_scanner(["discover", "--output", "json"], {}, cwd)
+        doc = check(child)
+    seen = {c["url"]: c["platform"] for c in doc["candidates"]}
+    identified = {url: p for url, p in seen.items() if p}
+    missed = sorted(set(expected) - set(identified))
+    wrong = sorted(url for url, p in identified.items() if expected.get(url) != p)
+    figures = {"candidates": 1024 * len(DISCOVER_PORTS), "stand_ins": len(expected), "hung": len(silent),
+               "open_found": len(seen), "identified": len(identified), "missed": len(missed),
+               "misidentified": len(wrong), "wall_s": round(child.wall, 2), "discovery_s": doc["elapsed_s"],
+               "candidates_per_s": round(1024 * len(DISCOVER_PORTS) / child.wall),
+               "cpu_s": round(child.cpu_s, 2), "max_rss_mb": round(child.max_rss_mb, 1)}
+    report(f"discover: 127.0.0.0/22 x {len(DISCOVER_PORTS)} ports, {len(expected)} stand-ins, {len(silent)} hung, "
+           f"rate {rate:,.0f}/s", [(k, str(v)) for k, v in figures.items()])
+    if missed or wrong:
+        print(f"  missed: {missed[:5]}  misidentified: {wrong[:5]}")
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenario", choices=("probe", "hang", "register", "startup", "mask", "toml", "sweep",
-                                                 "all"))
+                                             "discover", "all"))
     parser.add_argument("-n", type=int, help="number of targets / services (default per scenario)")
     parser.add_argument("--latency", type=float, help="seconds per request of the stand-ins")
     parser.add_argument("--concurrency", type=int, help="scanner --concurrency")
@@ -516,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
         figures["startup"] = bench_startup(args.n or 2000)
     if args.scenario in ("mask", "all"):
         figures["mask"] = bench_mask(args.n or 10_000)
+    if args.scenario == "discover":  # not in "all": it binds 127.0.x.y addresses
+        figures["discover"] = bench_discover(args.n or 3, 12, args.rate or 20000)
     if args.scenario == "sweep":  # not in "all": it binds 127.0.x.y on the plugins' ports (80 and 443 need root)
         figures["sweep"] = bench_sweep(args.n or 36, args.rate, args.concurrency or 512, args.filtered)
     if args.scenario == "toml":  # not in "all": minutes at the sizes that matter

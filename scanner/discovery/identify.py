@@ -7,7 +7,9 @@ the candidate's port in `Plugin.ports`, then the others; the first whose fingerp
 
 TLS certificates are not verified during identification (nothing secret is sent, and an internal instance's
 private CA is the rule rather than the exception); the later probe, which sends the credential, verifies as the
-target's settings say. A candidate given as ``http://host:port`` is tried over https as well.
+target's settings say. A candidate given as ``http://host:port`` is tried over https as well when the plain http
+connection was closed without an answer (what a TLS port does); a port that accepts and never answers, or refuses,
+is given up at once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from scanner.plugin import Plugin, ProbeResult, Step, Target, TargetSettings
 from scanner.probe import run_probe
 
 IDENTIFYING_STEPS = ("Fingerprint", "ServerInfo")
+_NOTHING_MORE = ("no answer within", "timed out", "refused")  # Reach failures after which no scheme does better
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ def identify(candidate: Candidate, plugins: Mapping[str, Plugin], *, connect_tim
             if result.ok:
                 message = result.steps[-1].message if result.steps else ""
                 return Identified(candidate, plugin.name, result.canonical_url or url, result.version, message)
-            if result.steps and result.steps[0].name == "Reach" and result.steps[0].status.value != "passed":
-                break  # nothing answers over this scheme: no plugin will find anything there
+            reach = result.steps[0] if result.steps and result.steps[0].name == "Reach" else None
+            if reach is not None and reach.status.value != "passed":
+                if any(words in reach.message for words in _NOTHING_MORE):
+                    return None  # accepts and never answers, or nothing listens: no scheme will do better
+                break  # nothing answers over this scheme (a TLS port closes on plain http): try the other one
     return None

@@ -157,6 +157,7 @@ def discover_instances(settings: Settings, entries: list[PluginEntry], *,
             continue
         candidates.extend(found)
         result.problems.extend(problems)
+        log.info("source %s: %d candidate(s) in %.2fs", name, len(found), time.monotonic() - started)
     toml_sets, errors = from_toml(settings.credentials, plugins)
     result.problems.extend(Problem(e.where or "[[credentials]]", e.message, e.hint or "") for e in errors)
     sets: list[CredentialSet] = [*toml_sets, *from_environment(plugins, settings.env, settings.env_source)]
@@ -179,6 +180,7 @@ def discover_instances(settings: Settings, entries: list[PluginEntry], *,
 
     with ThreadPoolExecutor(max_workers=max(1, min(settings.scan.concurrency, len(unique) or 1))) as pool:
         result.found = list(pool.map(one, unique))
+    log.info("%d candidate(s) identified in %.2fs", len(unique), time.monotonic() - started)
     result.elapsed_s = time.monotonic() - started
     return result
 

@@ -307,13 +307,16 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def move_to(self, host: str) -> LocalServer:
-        """Listen on another loopback address (before `start`), e.g. to spread stand-ins over 127.0.0.0/22."""
+    def move_to(self, host: str, port: int | None = None) -> LocalServer:
+        """Listen on another loopback address (and port) (before `start`), e.g. to spread stand-ins over
+        127.0.0.0/22."""
         if not _is_loopback(host):
             raise ValueError(f"LocalServer binds loopback addresses only (127.0.0.0/8), not {host!r}")
         if self._server is not None:
             raise RuntimeError("move_to() before start()")
         self._host = host
+        if port is not None:
+            self._requested_port = port
         return self
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -420,9 +423,9 @@ class ServedFake:
     _faults: Faults
     _fault_prefix = "/"  # what `inject` matches when no path_prefix is given
 
-    def at(self: _F, host: str) -> _F:
-        """Serve on another loopback address (127.x) than 127.0.0.1; call before `start`."""
-        self._server.move_to(host)
+    def at(self: _F, host: str, port: int | None = None) -> _F:
+        """Serve on another loopback address (127.x) than 127.0.0.1 (and on `port`); call before `start`."""
+        self._server.move_to(host, port)
         return self
 
     def start(self: _F) -> _F:
