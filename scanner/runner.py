@@ -51,7 +51,7 @@ def _record(item: PlanItem, inventory: Inventory, registered: bool) -> TargetRec
     return TargetRecord(
         observation=observation, instance=item.target.instance,
         steps=[(s.name, s.status.value) for s in probe.steps], message=probe.message,
-        action=item.action.value, taken=item.taken, registered=registered,
+        action=item.action.value, taken=item.taken, registered=registered, origin=item.target.origin,
     )
 
 

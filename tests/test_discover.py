@@ -157,6 +157,11 @@ def test_scan_registers_found_instances_with_a_credential_and_reports_the_others
     assert by["redash"]["origin"].startswith("sweep:127.0.0.1:") and "REDASH_API_KEY" in by["redash"]["hint"]
     assert sorted(catalog.services) == sorted([by["superset"]["service_name"], by["grafana"]["service_name"]])
     assert "redash" in history.stdout and "no_credentials" in history.stdout
+    import sqlite3
+
+    with sqlite3.connect(inv) as db:
+        origins = dict(db.execute("SELECT platform, origin FROM observations"))
+    assert origins["redash"].startswith("sweep:127.0.0.1:") and origins["superset"].startswith("sweep:127.0.0.1:")
     assert "scan-superset-1" not in result.stdout + result.stderr
 
 

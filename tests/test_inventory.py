@@ -197,3 +197,22 @@ def test_default_inventory_follows_xdg_state_home(run_cli, tmp_path, web):
 def test_bad_gone_after_is_a_config_error(run_cli, value):
     result = run_cli("scan", env={"SCANNER_GONE_AFTER": value})
     assert result.code == 2 and "SCANNER_GONE_AFTER" in result.stderr
+
+
+def test_an_inventory_of_schema_1_gains_the_origin_column(tmp_path):
+    """Inventories written before discovery (schema 1) open as they are: the origin column is added, nothing lost."""
+    from scanner.inventory.store import _SCHEMA, Inventory
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        for statement in _SCHEMA.replace("    origin TEXT,", "").split(";"):
+            line = "\n".join(x for x in statement.splitlines() if "origin TEXT" not in x)
+            if line.strip():
+                db.execute(line)
+        db.execute("INSERT INTO runs (started_at, state, settings_fingerprint, platforms, dry_run) "
+                   "VALUES ('2026-11-01T00:00:00+00:00', 'finished', 'x', '[]', 0)")
+        db.execute("PRAGMA user_version=1")
+    assert "origin" not in {r[1] for r in db_rows(path, "PRAGMA table_info(observations)")}
+    Inventory.open(path).close()
+    assert "origin" in {r[1] for r in db_rows(path, "PRAGMA table_info(observations)")}
+    assert db_rows(path, "PRAGMA user_version") == [(2,)] and db_rows(path, "SELECT COUNT(*) FROM runs") == [(1,)]

@@ -30,7 +30,7 @@ from typing import Any
 from scanner.errors import ConfigError
 from scanner.inventory.drift import Event, Known, Observation, diff
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: observations.origin (where a target was declared or found)
 BUSY_TIMEOUT_S = float(os.environ.get("SCANNER_INVENTORY_BUSY_TIMEOUT") or 30.0)  # wait for another scanner
 PENDING_SUFFIX = ".pending.jsonl"  # catalog writes the inventory could not take, recorded on its next open
 
@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS observations (
     config_hash TEXT,
     action TEXT NOT NULL,
     taken TEXT,
+    origin TEXT,                         -- env:..., config.toml:[[targets]]#2, sweep:10.0.0.0/24:8088, kubernetes:...
     PRIMARY KEY (run_id, service_name)
 );
 CREATE TABLE IF NOT EXISTS targets (
@@ -114,6 +115,7 @@ class TargetRecord:
     action: str
     taken: str | None
     registered: bool  # scanner created or updated it in the catalog in this run
+    origin: str = ""  # where it was declared or found (env:..., sweep:..., kubernetes:...)
 
 
 class Inventory:
@@ -137,6 +139,9 @@ class Inventory:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                columns = {row[1] for row in self._db.execute("PRAGMA table_info(observations)")}
+                if "origin" not in columns:  # an inventory of schema 1
+                    self._db.execute("ALTER TABLE observations ADD COLUMN origin TEXT")
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"cannot use the inventory: {exc}", where=str(path),
@@ -288,9 +293,10 @@ class Inventory:
             for r in records:
                 o = r.observation
                 self._db.execute(
-                    "INSERT INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO observations (run_id, service_name, platform, instance, url, status, version, steps, "
+                    "message, config_hash, action, taken, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (run_id, o.service_name, o.platform, r.instance, o.url, o.status, o.version,
-                     json.dumps(r.steps), r.message, o.config_hash, r.action, r.taken),
+                     json.dumps(r.steps), r.message, o.config_hash, r.action, r.taken, r.origin),
                 )
             by_name = {r.observation.service_name: r for r in records}
             for name, entry in state.items():
