@@ -529,6 +529,10 @@ def bench_discover(per_platform: int, hung: int, rate: float) -> dict:
             "[scan]\ntimeout = 1\nconcurrency = 64\n")
         child = run_scanner(["discover", "--output", "json"], {}, cwd)
         doc = check(child)
+        # the same candidates identified one at a time, for comparison (the connect scan is the same)
+        (cwd / "config.toml").write_text((cwd / "config.toml").read_text().replace("concurrency = 64",
+                                                                                    "concurrency = 1"))
+        serial = run_scanner(["discover", "--output", "json"], {}, cwd)
     seen = {c["url"]: c["platform"] for c in doc["candidates"]}
     identified = {url: p for url, p in seen.items() if p}
     missed = sorted(set(expected) - set(identified))
@@ -537,7 +541,8 @@ def bench_discover(per_platform: int, hung: int, rate: float) -> dict:
                "open_found": len(seen), "identified": len(identified), "missed": len(missed),
                "misidentified": len(wrong), "wall_s": round(child.wall, 2), "discovery_s": doc["elapsed_s"],
                "candidates_per_s": round(1024 * len(DISCOVER_PORTS) / child.wall),
-               "cpu_s": round(child.cpu_s, 2), "max_rss_mb": round(child.max_rss_mb, 1)}
+               "cpu_s": round(child.cpu_s, 2), "max_rss_mb": round(child.max_rss_mb, 1),
+               "one_at_a_time_wall_s": round(serial.wall, 2)}
     report(f"discover: 127.0.0.0/22 x {len(DISCOVER_PORTS)} ports, {len(expected)} stand-ins, {len(silent)} hung, "
            f"rate {rate:,.0f}/s", [(k, str(v)) for k, v in figures.items()])
     if missed or wrong:
