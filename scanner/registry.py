@@ -56,31 +56,35 @@ class SourceEntry:
         return self.source is not None
 
 
+def _instance(ep: EntryPoint, base: type, kind: str) -> tuple[Any, str | None, str | None]:
+    """The object an entry point names, as an instance of `base` (a subclass is instantiated), or why not and a
+    hint. A broken plugin or source must not take the run down: every failure is data."""
+    try:
+        obj = ep.load()
+    except ImportError as exc:
+        missing = getattr(exc, "name", None)
+        return None, f"import failed: {_first_line(exc)}", (f"pip install {missing}" if missing
+                                                               else f"reinstall the {kind}'s package")
+    except Exception as exc:
+        return None, f"import failed: {type(exc).__name__}: {_first_line(exc)}", f"report this to the {kind}'s authors"
+    if isinstance(obj, type) and issubclass(obj, base):
+        try:
+            obj = obj()
+        except Exception as exc:
+            return None, f"could not be created: {type(exc).__name__}: {_first_line(exc)}", None
+    if not isinstance(obj, base):
+        return (None, f"{ep.value} is a {type(obj).__name__}, not a {base.__module__}.{base.__qualname__}",
+                f"the entry point must name a {base.__qualname__} instance or subclass")
+    return obj, None, None
+
+
 def _load_source(ep: EntryPoint) -> SourceEntry:
     """A discovery source from its entry point; one that fails to import or is no Source is disabled, with why."""
     from scanner.discovery.source import Source
 
     entry = SourceEntry(name=ep.name, origin=_describe(ep))
-    try:
-        obj = ep.load()
-    except ImportError as exc:
-        missing = getattr(exc, "name", None)
-        entry.error = f"import failed: {_first_line(exc)}"
-        entry.hint = f"pip install {missing}" if missing else "reinstall the source's package"
-        return entry
-    except Exception as exc:  # a broken source must not take the run down
-        entry.error = f"import failed: {type(exc).__name__}: {_first_line(exc)}"
-        entry.hint = "report this to the source's authors"
-        return entry
-    if isinstance(obj, type) and issubclass(obj, Source):
-        try:
-            obj = obj()
-        except Exception as exc:
-            entry.error = f"could not be created: {type(exc).__name__}: {_first_line(exc)}"
-            return entry
-    if not isinstance(obj, Source):
-        entry.error = f"{ep.value} is a {type(obj).__name__}, not a scanner.discovery.source.Source"
-        entry.hint = "the entry point must name a Source instance or subclass"
+    obj, entry.error, entry.hint = _instance(ep, Source, "source")
+    if obj is None:
         return entry
     if getattr(obj, "name", None) != ep.name or not _NAME_RE.match(ep.name):
         entry.error = f"source name {getattr(obj, 'name', None)!r} must match its entry point {ep.name!r}"
@@ -99,26 +103,8 @@ def discover_sources() -> list[SourceEntry]:
 
 def _load(ep: EntryPoint) -> PluginEntry:
     entry = PluginEntry(name=ep.name, source=_describe(ep))
-    try:
-        obj = ep.load()
-    except ImportError as exc:
-        missing = getattr(exc, "name", None)
-        entry.error = f"import failed: {_first_line(exc)}"
-        entry.hint = f"pip install {missing}" if missing else "reinstall the plugin's package"
-        return entry
-    except Exception as exc:  # a broken plugin must not take the run down
-        entry.error = f"import failed: {type(exc).__name__}: {_first_line(exc)}"
-        entry.hint = "report this to the plugin's authors"
-        return entry
-    if isinstance(obj, type) and issubclass(obj, Plugin):
-        try:
-            obj = obj()
-        except Exception as exc:
-            entry.error = f"could not be created: {type(exc).__name__}: {_first_line(exc)}"
-            return entry
-    if not isinstance(obj, Plugin):
-        entry.error = f"{ep.value} is a {type(obj).__name__}, not a scanner.plugin.Plugin"
-        entry.hint = "the entry point must name a Plugin instance or subclass"
+    obj, entry.error, entry.hint = _instance(ep, Plugin, "plugin")
+    if obj is None:
         return entry
     for attr in ("name", "title", "service_type"):
         if not isinstance(getattr(obj, attr, None), str):
