@@ -105,35 +105,52 @@ def _json_path(resp: Response, keys: Sequence[str]) -> Any:
     return value
 
 
+@dataclass
+class Signs:
+    """What `read_signals` saw: the signals that said yes, why the others did not, the version, and the answer that
+    gave it (a plugin may read more from it)."""
+
+    seen: list[str]
+    missed: list[str]
+    version: str | None = None
+    version_answer: Response | None = None
+
+
+def read_signals(ctx: ProbeContext, signals: Sequence[Signal]) -> Signs:
+    """Each of `signals` read without credentials at the target's URL (the first version found wins)."""
+    base = ctx.target.url.rstrip("/")
+    signs = Signs([], [])
+    for signal in signals:
+        try:
+            resp = ctx.http.get(base + signal.path, follow_redirects=False)
+        except HttpError as exc:
+            signs.missed.append(f"{signal.name}: {exc}")
+            continue
+        verdict = signal.judge(resp)
+        if verdict:
+            signs.seen.append(signal.name)
+            if isinstance(verdict, str) and signs.version is None:
+                signs.version, signs.version_answer = verdict, resp
+        else:
+            signs.missed.append(f"{signal.name}: HTTP {resp.status} {resp.content_type or 'no content-type'}")
+    return signs
+
+
 def fingerprint(title: str, signals: Sequence[Signal], *, need: int = 2, hint: str = "") -> StepFunction:
     """The ``Fingerprint`` step: at least `need` of `signals` say `title`, read without credentials. Sets
     ``ctx.version`` and ``ctx.canonical_url`` (the target's URL); the failure names each signal's answer."""
 
     def run(ctx: ProbeContext) -> str:
-        base = ctx.target.url.rstrip("/")
-        seen, missed, version = [], [], None
-        for signal in signals:
-            try:
-                resp = ctx.http.get(base + signal.path, follow_redirects=False)
-            except HttpError as exc:
-                missed.append(f"{signal.name}: {exc}")
-                continue
-            verdict = signal.judge(resp)
-            if verdict:
-                seen.append(signal.name)
-                if isinstance(verdict, str) and version is None:
-                    version = verdict
-            else:
-                missed.append(f"{signal.name}: HTTP {resp.status} {resp.content_type or 'no content-type'}")
-        if len(seen) < need:
+        signs = read_signals(ctx, signals)
+        if len(signs.seen) < need:
             raise StepFailed(
                 Status.NOT_DETECTED,
-                f"no {title} here: {len(seen)} of {len(signals)} signs ({'; '.join(missed) or 'none'})",
+                f"no {title} here: {len(signs.seen)} of {len(signals)} signs ({'; '.join(signs.missed) or 'none'})",
                 hint or f"check that the URL is the {title} web address (not a proxy page or another tool)",
             )
-        ctx.version = version
-        ctx.canonical_url = base
-        return f"{title} {version or '(version hidden)'} ({', '.join(seen)})"
+        ctx.version = signs.version
+        ctx.canonical_url = ctx.target.url.rstrip("/")
+        return f"{title} {signs.version or '(version hidden)'} ({', '.join(signs.seen)})"
 
     return run
 
@@ -279,6 +296,7 @@ def items_of(body: Any, what: str, key: str | None = None) -> list[Any]:
 
 
 __all__ = [
-    "Judge", "Signal", "api_call", "count_distinct", "count_step", "error_message", "fingerprint", "header_is_set",
-    "items_of", "json_at", "json_body", "page_has", "paged_count", "refused", "setting_name", "text_is",
+    "Judge", "Signal", "Signs", "api_call", "count_distinct", "count_step", "error_message", "fingerprint",
+    "header_is_set", "items_of", "json_at", "json_body", "page_has", "paged_count", "read_signals", "refused",
+    "setting_name", "text_is",
 ]

@@ -60,7 +60,17 @@ from scanner.plugin import (
     reach_step,
     tls_env_vars,
 )
-from scanner.probe_kit import Signal, api_call, count_step, error_message, json_at, json_body, refused, setting_name
+from scanner.probe_kit import (
+    Signal,
+    api_call,
+    count_step,
+    error_message,
+    json_at,
+    json_body,
+    read_signals,
+    refused,
+    setting_name,
+)
 from scanner.urls import page_base
 from scanner_qliksense import transport
 from scanner_qliksense.transport import CLIENT_CERT, CLIENT_KEY, ROOT_CERT
@@ -156,26 +166,17 @@ def fingerprint(ctx: ProbeContext) -> str:
     base = target.url.rstrip("/")
     seen: list[str] = []
     missed: list[str] = []
-    version = None
     timeout = max(0.1, min(ctx.http.connect_timeout, ctx.remaining()))
     for label, port in (("QRS", settings.qrsPort), ("engine", settings.enginePort)):
         demands, note = transport.demands_client_certificate(_host(target), port, timeout=timeout)
         (seen if demands else missed).append(f"{label} port {port} {note}" if demands else
                                              f"{label} port {port}: {note}")
-    for signal in _HUB_SIGNALS:
-        try:
-            resp = ctx.http.get(base + signal.path, follow_redirects=False)
-        except HttpError as exc:
-            missed.append(f"{signal.name}: {exc}")
-            continue
-        verdict = signal.judge(resp)
-        if verdict:
-            seen.append(signal.name)
-            if isinstance(verdict, str):
-                version = verdict
-                _release(ctx, resp)
-        else:
-            missed.append(f"{signal.name}: HTTP {resp.status} {resp.content_type or 'no content-type'}")
+    hub = read_signals(ctx, _HUB_SIGNALS)
+    seen += hub.seen
+    missed += hub.missed
+    version = hub.version
+    if hub.version_answer is not None:
+        _release(ctx, hub.version_answer)
     if len(seen) < NEED:
         n = _names(target)
         raise StepFailed(Status.NOT_DETECTED,
