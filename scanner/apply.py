@@ -96,6 +96,9 @@ class Registrar:
         except CatalogError as exc:
             _fail(item, str(exc))
             return
+        if isinstance(result.entity.get("id"), str):
+            item.service_id = result.entity["id"]
+            item.service_fqn = result.entity.get("fullyQualifiedName") or item.service_fqn
         if result.status == 201:
             item.taken = "created"
         elif result.change == "entityNoChange":

@@ -24,6 +24,11 @@ exit codes:
   2    usage or configuration error that stops the run before it starts (bad flags, TOML
        syntax, an unknown section, bad [catalog]/[scan]/[service]/[inventory] settings):
        nothing was probed or written
+  3    everything was registered, but the hand-off to ingestion asked for (--ingest,
+       --autopilot, --verify-in-catalog, [ingestion]) did not complete: the catalog's
+       pipeline runner is disabled or down, a pipeline could not be created, deployed
+       or run, AutoPilot is missing or inactive, or the catalog's test connection could
+       not run (a test connection that fails is 1)
   130  interrupted
 
 environment:
@@ -95,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--prune", action="store_true",
                       help="soft-delete the catalog services scanner registered whose targets are gone "
                       "(refused when a probe errored, nothing was found, or more than 20%% would go)")
+    handoff = scan.add_mutually_exclusive_group()
+    handoff.add_argument("--ingest", action="store_true", default=None,
+                         help="give each service scanner manages one dashboard metadata pipeline, deployed and "
+                         "run once ([ingestion] in the TOML sets schedule, filters, wait)")
+    handoff.add_argument("--autopilot", action="store_true", default=None,
+                         help="instead of --ingest: trigger OpenMetadata's AutoPilot for each new service")
+    scan.add_argument("--verify-in-catalog", action="store_true", default=None,
+                      help="run the catalog's own test connection for each registered service and show its steps")
     scan.add_argument("--every", metavar="DURATION", type=_duration,
                       help="run again every DURATION (e.g. 15m, 1h, 90s) until SIGTERM/SIGINT")
     scan.add_argument("--jitter", type=float, default=0.1, metavar="FRACTION",
@@ -206,6 +219,11 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
         "scan.env_discovery": getattr(args, "env_discovery", None),
         "scan.dry_run": getattr(args, "dry_run", None),
         "scan.adopt": getattr(args, "adopt", None),
+        "ingestion.pipeline": True if getattr(args, "ingest", None) else
+        (False if getattr(args, "autopilot", None) else None),
+        "ingestion.autopilot": True if getattr(args, "autopilot", None) else
+        (False if getattr(args, "ingest", None) else None),
+        "ingestion.verify_in_catalog": getattr(args, "verify_in_catalog", None),
         "inventory.path": getattr(args, "inventory", None),
         "inventory.enabled": getattr(args, "inventory_enabled", None),
         "inventory.gone_after": getattr(args, "gone_after", None),

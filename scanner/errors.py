@@ -24,6 +24,11 @@ class ExitCode(enum.IntEnum):
     """At least one target failed its probe, or a registration or catalog call failed."""
     USAGE = 2
     """Usage or configuration error: nothing was probed or written."""
+    HANDOFF = 3
+    """Every target was probed and registered, but the hand-off to ingestion asked for ([ingestion]) did not
+    complete: the catalog's pipeline runner is disabled or unavailable, a pipeline could not be created,
+    deployed or run, its first run failed, AutoPilot is missing or inactive, or the catalog's own test
+    connection could not run."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C / SIGINT."""
 

@@ -55,6 +55,12 @@ class PlanItem:
     duplicate_of: str | None = None   # the service of the target that proved the same instance first
     taken: str | None = None          # what apply did: created | updated | unchanged | skipped | failed | planned
     error: str | None = None
+    ours: bool = False                # scanner registered this service in this catalog (the inventory says so)
+    service_id: str | None = None     # the catalog's id of the service, once known
+    service_fqn: str | None = None
+    ingestion: Any = None             # scanner.ingestion.pipeline.PipelinePlan, with [ingestion] pipeline/autopilot
+    catalog_test: Any = None          # scanner.ingestion.catalog_test.CatalogTest, with verify_in_catalog
+    secret_refs: list[str] = field(default_factory=list)  # ids the registered config references ([secrets])
 
     @property
     def warnings(self) -> list[str]:
@@ -116,7 +122,10 @@ def plan_item(target: Target, probe: ProbeResult, request: CreateDashboardServic
     changes, unverified = diff(merged, current)
     action = Action.UPDATE if changes else Action.UNCHANGED
     return PlanItem(target, probe, action, reason=", ".join(changes), changes=changes,
-                    request=merged, secrets_unverified=unverified, carried=carried)
+                    request=merged, secrets_unverified=unverified, carried=carried, ours=ours or adopt,
+                    service_id=current.get("id") if isinstance(current.get("id"), str) else None,
+                    service_fqn=current.get("fullyQualifiedName") if isinstance(current.get("fullyQualifiedName"),
+                                                                                  str) else None)
 
 
 def foreign_address(request: CreateDashboardService, current: dict[str, Any]) -> str | None:

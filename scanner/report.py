@@ -54,6 +54,14 @@ def target_entry(item: PlanItem, *, with_payload: bool) -> dict[str, Any]:
         "taken": item.taken,
         "error": item.error,
     }
+    if item.secret_refs:
+        entry["secret_refs"] = item.secret_refs
+    if item.ingestion is not None:
+        entry["ingestion"] = item.ingestion.as_dict()
+        if with_payload and item.ingestion.body is not None:
+            entry["ingestion"]["payload"] = item.ingestion.body
+    if item.catalog_test is not None:
+        entry["catalog_test"] = item.catalog_test.as_dict()
     if with_payload and item.request is not None and item.action in (Action.CREATE, Action.UPDATE):
         entry["payload"] = item.request.payload(reveal_secrets=False)
     return entry
@@ -84,6 +92,7 @@ def document(result: RunResult, *, with_targets: bool = True) -> dict[str, Any]:
         "inventory": result.inventory,
         "drift": [{"service_name": e.service_name, "kind": e.kind, "detail": e.detail} for e in result.drift],
         "prune": result.prune.as_dict() if result.prune is not None else None,
+        "runner": result.runner,
         "exit_code": int(result.exit_code),
     }
 
@@ -174,6 +183,62 @@ def _write_prune(result: RunResult, say) -> None:
         say(f"[red]✗[/] prune {escape(name)}: {escape(error)}", markup=True)
 
 
+_TEST_STYLE = {"success": "green", "warning": "yellow", "failed": "red", "unavailable": "red", "timeout": "red",
+               "error": "red", "unsupported": "dim"}
+
+
+def _write_handoff(item: PlanItem, name: str, say) -> None:
+    """The hand-off lines of one service: its pipeline (or AutoPilot), its secret references, the catalog's test."""
+    plan = item.ingestion
+    if plan is not None:
+        say(f"[cyan]⇢[/] {name}: {escape(describe_handoff(plan))}")
+        for note in plan.notes:
+            say(f"    [dim]{escape(note)}[/]")
+        if plan.error:
+            say(f"[red]✗[/] {name}: {escape(plan.error)}")
+    if item.secret_refs:
+        say(f"[dim]i {name}: secrets registered as references; store them under: "
+            f"{escape(', '.join(item.secret_refs))}[/]")
+    test = item.catalog_test
+    if test is not None:
+        style = _TEST_STYLE.get(test.status, "red")
+        mark = {"success": "✓", "red": "✗", "dim": "i"}.get(test.status if test.status == "success" else style, "!")
+        say(f"[{style}]{mark}[/] {name}: catalog test "
+            f"connection {escape(test.status)}{': ' + escape(test.message) if test.message else ''}")
+        for step in test.steps:
+            mark = "[green]✓[/]" if step["passed"] else ("[red]✗[/]" if step["mandatory"] else "[yellow]![/]")
+            text = step["message"] or step["error"] or ""
+            say(f"    {mark} {escape(step['name'])}{' (optional)' if not step['mandatory'] else ''}"
+                f"{': ' + escape(text) if text and not step['passed'] else ''}")
+
+
+def describe_handoff(plan) -> str:
+    """``pipeline x_metadata_scanner created, deployed on Airflow, first run success`` and the like."""
+    action, taken = plan.action.value, plan.taken or "planned"
+    if action == "skip":
+        return f"no pipeline: {plan.reason}"
+    if action == "leave":
+        return f"pipeline left alone: {plan.reason}"
+    if action == "autopilot":
+        text = "AutoPilot " + ("triggered" if taken == "triggered" else f"{taken}" if taken != "planned"
+                               else "would be triggered") + f" ({plan.reason})"
+        if plan.name:
+            text += f"; its pipeline {plan.name}"
+    else:
+        verb = {"planned": f"would be {action}d" if action != "unchanged" else "unchanged"}.get(taken, taken)
+        text = f"pipeline {plan.name} {verb}"
+        if plan.changes and taken in ("planned", "updated"):
+            text += f" ({', '.join(plan.changes)})"
+    if plan.deployed:
+        text += ", deployed" + (f" on {plan.runner}" if plan.runner else "")
+    elif plan.deployed is False and taken != "planned":
+        text += ", not deployed"
+    if plan.trigger:
+        state = plan.trigger.get("state")
+        text += f", first run {state}" if state and state != "triggered" else ", first run triggered"
+    return text
+
+
 def escape(text: object) -> str:
     """Any text that came from outside (names, URLs, messages, versions, the TOML) as literal rich text."""
     from rich.markup import escape as rich_escape
@@ -200,6 +265,9 @@ _COLUMNS = ("service", "platform", "url", "status", "version", "found", "plan", 
 def _row(item: PlanItem) -> tuple[str, ...]:
     """The plain (unescaped) text of one target's row."""
     plan = item.action.value + (f" ({', '.join(item.changes)})" if item.changes else "")
+    pipeline = item.ingestion
+    if pipeline is not None and pipeline.action.value in ("create", "update", "autopilot"):
+        plan += f", {pipeline.action.value} pipeline" if pipeline.action.value != "autopilot" else ", autopilot"
     return (item.target.service_name, item.target.platform, item.probe.canonical_url or item.target.url or "-",
             item.probe.status.value, item.probe.version or "-", _found(item.probe.details), plan, item.taken or "-")
 
@@ -258,11 +326,15 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
             say(f"[red]✗[/] {name}: {escape(item.error)}")
         if item.secrets_unverified:
             say(f"[dim]i {name}: the catalog masks secrets, so they were not compared[/]")
+        _write_handoff(item, name, say)
     if show_payloads:
         for item in result.items:
             if item.request is not None and item.action in (Action.CREATE, Action.UPDATE):
                 console.print(f"\n[bold]{item.action.value}[/] {escape(item.target.service_name)}:")
                 console.print_json(json.dumps(item.request.payload(reveal_secrets=False)))
+            if item.ingestion is not None and item.ingestion.body is not None:
+                console.print(f"\n[bold]{item.ingestion.action.value} pipeline[/] {escape(item.ingestion.name)}:")
+                console.print_json(json.dumps(item.ingestion.body))
     _write_drift(result, say)
     _write_prune(result, say)
     doc = document(result)
@@ -273,6 +345,8 @@ def write_table(result: RunResult, out: TextIO, *, show_payloads: bool = False) 
         say(f"[red]✗[/] inventory: {escape(result.inventory['error'])}")
     if result.catalog and result.catalog.warning:
         say(f"[yellow]![/] catalog: {escape(result.catalog.warning)}")
+    if result.runner is not None and not result.runner["usable"]:
+        say(f"[red]✗[/] catalog: {escape(result.runner['reason'])}")
     where = (f"catalog {escape(result.catalog.host)} ({escape(result.catalog.version)})" if result.catalog
              else "no catalog")
     mode = " (dry run: nothing written)" if result.dry_run else ""

@@ -39,9 +39,9 @@ def settings_fingerprint(settings: Settings) -> str:
 
 def _record(item: PlanItem, inventory: Inventory, registered: bool) -> TargetRecord:
     config_hash = None
-    if item.request is not None:
-        config = item.request.payload(reveal_secrets=True)["connection"]["config"]
-        config_hash = inventory.config_hash(config)
+    if item.request is not None and item.request.connection is not None:
+        # the config as sent (a dump of the config alone: the whole request's model_dump costs 3x more)
+        config_hash = inventory.config_hash(item.request.connection.config.dump(reveal_secrets=True))
     probe = item.probe
     observation = Observation(
         service_name=item.target.service_name, platform=item.target.platform,
@@ -52,7 +52,20 @@ def _record(item: PlanItem, inventory: Inventory, registered: bool) -> TargetRec
         observation=observation, instance=item.target.instance,
         steps=[(s.name, s.status.value) for s in probe.steps], message=probe.message,
         action=item.action.value, taken=item.taken, registered=registered, origin=item.target.origin,
+        pipeline=pipeline_record(item.ingestion),
     )
+
+
+def pipeline_record(plan) -> dict | None:
+    """What the inventory keeps of a service's pipeline after the hand-off (None: nothing was looked at)."""
+    if plan is None or plan.taken in (None, "planned", "skipped") or plan.action.value == "skip":
+        return None
+    made_by = {"leave": "autopilot" if "AutoPilot" in plan.reason else "person",
+               "autopilot": "autopilot"}.get(plan.action.value, "scanner")
+    trigger = plan.trigger or {}
+    return {"name": plan.name, "fqn": plan.fqn, "made_by": made_by, "taken": plan.taken, "deployed": plan.deployed,
+            "last_trigger_at": trigger.get("at"), "last_run_id": trigger.get("run_id"),
+            "last_state": trigger.get("state"), "error": plan.error}
 
 
 class _WriteJournal:

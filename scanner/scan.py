@@ -64,6 +64,7 @@ class RunResult:
     drift: list[Any] = field(default_factory=list)      # scanner.inventory.drift.Event
     prune: Any = None                                   # scanner.prune.PruneReport when asked for
     interrupted: bool = False                           # a signal stopped the run before every target was done
+    runner: dict[str, Any] | None = None                # the catalog's pipeline runner, when the hand-off asked it
 
     @property
     def exit_code(self) -> ExitCode:
@@ -76,7 +77,20 @@ class RunResult:
             failed = True
         if self.inventory and self.inventory.get("error"):
             failed = True
-        return ExitCode.FAILURES if failed else ExitCode.OK
+        if any(i.catalog_test is not None and i.catalog_test.status == "failed" for i in self.items):
+            failed = True  # the catalog itself says the registered connection does not work
+        if failed:
+            return ExitCode.FAILURES
+        return ExitCode.HANDOFF if any(handoff_incomplete(i) for i in self.items) else ExitCode.OK
+
+
+def handoff_incomplete(item: PlanItem) -> bool:
+    """Registered, but the hand-off to ingestion asked for did not complete (exit code 3)."""
+    plan = item.ingestion
+    if plan is not None and (plan.error or plan.taken == "failed"):
+        return True
+    test = item.catalog_test
+    return test is not None and test.status not in ("success", "warning", "unsupported")
 
 
 class _HostGate:
@@ -213,6 +227,9 @@ def run_scan(
             if registrar is not None:
                 registrar.close()
                 log.info("registration done at %.2fs", time.monotonic() - run_started)
+        if registrar is not None and settings.ingestion.enabled and not result.interrupted:
+            _hand_off(result, catalog, settings, run_end, stop)
+            log.info("hand-off to ingestion done at %.2fs", time.monotonic() - run_started)
         order = {id(t): n for n, t in enumerate(targets)}  # parts of one instance stay together, in their order
         result.items.sort(key=lambda i: order[parent.get(id(i.target), id(i.target))])
         if registrar is None:
@@ -220,11 +237,53 @@ def run_scan(
             for item in result.items:
                 if item.taken is None:
                     item.taken = "skipped" if item.action is Action.SKIP else not_written
+                if item.ingestion is not None and item.ingestion.taken is None:
+                    item.ingestion.taken = "planned"
     finally:
         if catalog is not None:
             catalog.close()
     result.finished_at = datetime.now(timezone.utc)
     return result
+
+
+def _hand_off(result: RunResult, catalog: CatalogClient, settings: Settings, run_end: float | None,
+              stop: threading.Event | None) -> None:
+    from scanner.ingestion.handoff import Handoff
+
+    handoff = Handoff(catalog, settings, run_end, stop)
+    runner = handoff.run(result.items)
+    problem = handoff.runner_problem()
+    if runner is not None or problem:
+        result.runner = {"usable": problem is None, "platform": runner.platform if runner else None,
+                         "version": None, "reason": problem}
+
+
+def _plan_ingestion(item: PlanItem, catalog: CatalogClient | None, settings: Settings):
+    """The pipeline plan of a service that will be registered (None when [ingestion] asks for no pipeline)."""
+    from scanner.ingestion.pipeline import PipelineAction, PipelinePlan, decide
+    from scanner.openmetadata.client import quote_name
+    from scanner.openmetadata.ingestion_api import IngestionApi
+
+    wanted = settings.ingestion.pipeline or settings.ingestion.autopilot
+    if not wanted or item.action not in (Action.CREATE, Action.UPDATE, Action.UNCHANGED):
+        return None
+    if catalog is None:
+        return PipelinePlan(PipelineAction.SKIP, reason="no catalog")
+    name = item.target.service_name
+    if item.action is not Action.CREATE and not item.ours:
+        return PipelinePlan(PipelineAction.SKIP, reason=f"scanner did not register {name} (not in the inventory): "
+                            f"no pipeline added; --adopt {name} makes it scanner's")
+    fqn = item.service_fqn or quote_name(name)
+    existing = None
+    if item.action is not Action.CREATE:
+        try:
+            existing = IngestionApi(catalog).metadata_pipelines(fqn)
+        except CatalogError as exc:
+            plan = PipelinePlan(PipelineAction.SKIP, reason="its pipelines could not be listed")
+            plan.taken, plan.error = "failed", str(exc)
+            return plan
+    return decide(name, fqn, existing, settings.ingestion, new_service=item.action is Action.CREATE,
+                  service_id=item.service_id)
 
 
 def _interrupted(target: Target) -> PlanItem:
@@ -319,9 +378,12 @@ def part_of(plugin: Plugin, target: Target, probe: ProbeResult, part: Part) -> t
 
 def _plan_one(plugin: Plugin, target: Target, probe: ProbeResult, catalog: CatalogClient | None,
               settings: Settings, known: dict[str, dict] | None, owned) -> PlanItem:
+    refs: list[str] = []
     try:
         owners = [catalog.resolve_owner(o) for o in target.service.owners] if catalog else None
         request = build_request(plugin, target, probe, owners)
+        if settings.secrets.references and request.connection is not None:
+            request, refs = _with_references(request, target, settings)
     except CatalogError as exc:
         return _failed_plan(target, probe, str(exc))
     except Exception as exc:  # plugin bug or a config the schema refuses: skip this target only
@@ -333,8 +395,21 @@ def _plan_one(plugin: Plugin, target: Target, probe: ProbeResult, catalog: Catal
             current = catalog.get_service(target.service_name) if catalog else None
     except CatalogError as exc:
         return _failed_plan(target, probe, str(exc))
-    return plan_item(target, probe, request, current, config_keys=plugin.config_keys,
+    item = plan_item(target, probe, request, current, config_keys=plugin.config_keys,
                      ours=target.service_name in owned, adopt=target.service_name in settings.scan.adopt)
+    item.secret_refs = refs
+    item.ingestion = _plan_ingestion(item, catalog, settings)
+    return item
+
+
+def _with_references(request, target: Target, settings: Settings):
+    """The request with its secrets as ``secret:`` references ([secrets] style = "reference")."""
+    from scanner.ingestion.secret_refs import with_references
+    from scanner.openmetadata.models import DashboardConnection
+
+    config, ids = with_references(request.connection.config, settings.secrets, service=target.service_name,
+                                  platform=target.platform, instance=target.instance)
+    return request.model_copy(update={"connection": DashboardConnection(config=config)}), ids
 
 
 def _failed_plan(target: Target, probe, message: str) -> PlanItem:

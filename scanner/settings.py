@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from scanner import network, secrets
 from scanner.errors import ConfigError
@@ -144,6 +144,10 @@ INVENTORY_ENV = {
     "SCANNER_INVENTORY": "path",
     "SCANNER_GONE_AFTER": "gone_after",
 }
+FLAG_NAMES = {"ingestion.pipeline": "flag:--ingest/--autopilot", "ingestion.autopilot": "flag:--autopilot/--ingest"}
+"""Flags whose name is not their setting's."""
+
+
 class NetworkSettings(BaseModel):
     """``[network]``: a proxy for every target and the catalog, instead of the ``HTTPS_PROXY``/``HTTP_PROXY``/
     ``NO_PROXY`` environment variables (which apply when it is not set)."""
@@ -171,12 +175,154 @@ class NetworkSettings(BaseModel):
         return value
 
 
+_CRON_FIELD = re.compile(r"^[0-9*/,\-A-Za-z?LW#]+$")
+_CRON_ALIASES = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
+
+
+class IngestionSettings(BaseModel):
+    """``[ingestion]``: what happens after a service is registered, so that it really ingests (all off by
+    default). ``pipeline``: one dashboard metadata pipeline per service scanner manages; ``autopilot``: trigger
+    OpenMetadata's AutoPilot for each new service instead; ``verify_in_catalog``: the catalog's own test
+    connection for each registered service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline: bool = False
+    autopilot: bool = False
+    schedule: str | None = "0 */6 * * *"  # cron of the metadata pipeline; "" = run only when triggered
+    deploy: bool = True        # deploy the pipeline on the catalog's runner
+    run: bool = True           # trigger the first run of a pipeline this run created or deployed
+    wait: bool = False         # wait for that first run's outcome (bounded by wait_timeout and the run deadline)
+    wait_timeout: float = Field(900.0, gt=0, le=86400)
+    verify_in_catalog: bool = False
+    verify_timeout: float = Field(180.0, gt=0, le=3600)  # the catalog's test connection: the UI waits 2-3 min
+    poll_interval: float = Field(2.0, ge=0.05, le=60)    # the UI polls every 2 s
+    logger_level: str = "INFO"
+    source_config: dict[str, Any] = Field(default_factory=dict)
+    """Keys of OpenMetadata's DashboardServiceMetadataPipeline (e.g. ``includeOwners``, ``dashboardFilterPattern``),
+    checked against its schema."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = " ".join(value.split())
+        fields = value.split(" ")
+        if value.lower() in _CRON_ALIASES or (len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields)):
+            return value
+        raise ValueError(f"{value!r} is not a cron schedule (five fields, e.g. '0 */6 * * *', or @daily)")
+
+    @field_validator("logger_level")
+    @classmethod
+    def _logger_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARN", "ERROR"):
+            raise ValueError("must be one of DEBUG, INFO, WARN, ERROR")
+        return value.upper()
+
+    @field_validator("source_config")
+    @classmethod
+    def _source_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from scanner.ingestion.pipeline import source_config_errors
+
+        problems = source_config_errors(value)
+        if problems:
+            raise ValueError("does not match OpenMetadata's DashboardServiceMetadataPipeline: " + "; ".join(problems))
+        return value
+
+    @model_validator(mode="after")
+    def _one_way(self) -> IngestionSettings:
+        if self.pipeline and self.autopilot:
+            raise ValueError("pipeline and autopilot are exclusive: AutoPilot creates its own metadata pipeline "
+                             "(use one or the other)")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.pipeline or self.autopilot or self.verify_in_catalog
+
+
+SECRETS_MANAGERS = ("managed-aws", "aws", "managed-aws-ssm", "aws-ssm", "managed-azure-kv", "azure-kv", "gcp",
+                    "kubernetes", "in-memory")
+"""OpenMetadata's SecretsManagerProvider values other than ``db`` (whose references silently become wrong
+passwords: the ingestion side reads ``secret:/x`` as the password ``/x``)."""
+
+
+class SecretsSettings(BaseModel):
+    """``[secrets]``: how the registered configs carry their secrets. ``value`` (default) sends them; ``reference``
+    sends ``secret:<id>`` references (`template`) that the deployment's external secrets manager resolves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    style: str = "value"
+    template: str = "/scanner/{platform}/{service}/{field}"
+    external_manager: str | None = None  # the operator's statement: the catalog uses this secrets manager
+
+    @field_validator("style")
+    @classmethod
+    def _style(cls, value: str) -> str:
+        if value not in ("value", "reference"):
+            raise ValueError("must be 'value' or 'reference'")
+        return value
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        import string
+
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a template: {exc}") from None
+        unknown = names - {"service", "platform", "instance", "field"}
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}: use {{service}}, {{platform}}, "
+                             "{instance} and {field}")
+        if "field" not in names or not ({"service", "instance"} & names):
+            raise ValueError("the template needs {field} and {service} (or {instance}), so that each secret has "
+                             "its own id")
+        return value
+
+    @field_validator("external_manager")
+    @classmethod
+    def _manager(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().lower()
+        if value == "db":
+            raise ValueError("'db' is not an external secrets manager: with it, OpenMetadata stores secret:<id> as "
+                             "the literal password")
+        if value not in SECRETS_MANAGERS:
+            raise ValueError(f"{value!r} is not one of OpenMetadata's secrets managers: {', '.join(SECRETS_MANAGERS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _statement(self) -> SecretsSettings:
+        from scanner.ingestion.secret_refs import template_problem
+
+        problem = template_problem(self.template, self.external_manager)
+        if problem:
+            raise ValueError(f"template {problem}")
+        if self.style == "reference" and self.external_manager is None:
+            raise ValueError(
+                "style = \"reference\" needs external_manager = \"<the catalog's secrets manager>\" (e.g. "
+                "\"managed-aws\", \"kubernetes\"): on OpenMetadata's default (db) a secret: reference is stored as "
+                "the literal password, and ingestion would log in with the reference text")
+        return self
+
+    @property
+    def references(self) -> bool:
+        return self.style == "reference"
+
+
 SECTIONS: dict[str, type[BaseModel]] = {
     "catalog": CatalogSettings,
     "scan": ScanSettings,
     "service": ServiceDefaults,
     "inventory": InventorySettings,
     "network": NetworkSettings,
+    "ingestion": IngestionSettings,
+    "secrets": SecretsSettings,
 }
 
 
@@ -203,6 +349,8 @@ class Settings:
     config_path: Path | None = None
     env_file: Path | None = None
     network: NetworkSettings = field(default_factory=lambda: NetworkSettings())
+    ingestion: IngestionSettings = field(default_factory=lambda: IngestionSettings())
+    secrets: SecretsSettings = field(default_factory=lambda: SecretsSettings())
     discovery: dict[str, Any] = field(default_factory=dict)  # the TOML's [discovery] as written (sources read it)
     credentials: list[RawTarget] = field(default_factory=list)  # [[credentials]] entries, ${VAR} expanded
     config_name: str = "config.toml"
@@ -262,7 +410,7 @@ def load_settings(
             continue
         section, key = dotted.split(".", 1)
         layered[section][key] = value
-        sources[dotted] = f"flag:--{key.replace('_', '-')}"
+        sources[dotted] = FLAG_NAMES.get(dotted, f"flag:--{key.replace('_', '-')}")
 
     models = {
         name: validate_model(model, layered[name], lambda loc, s=name: sources.get(f"{s}.{loc[0]}", f"[{s}]"))
@@ -296,6 +444,7 @@ def load_settings(
         catalog=catalog, scan=models["scan"], service=models["service"],  # type: ignore[arg-type]
         inventory=models["inventory"],  # type: ignore[arg-type]
         network=network_settings,
+        ingestion=models["ingestion"], secrets=models["secrets"],  # type: ignore[arg-type]
         targets=targets, env=env, env_sources=env_sources, sources=sources, discovery=discovery,
         credentials=credentials, config_name=cfg_name,
         config_path=config_path, env_file=env_path,

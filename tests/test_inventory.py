@@ -200,12 +200,15 @@ def test_bad_gone_after_is_a_config_error(run_cli, value):
 
 
 def test_an_inventory_of_schema_1_gains_the_origin_column(tmp_path):
-    """Inventories written before discovery (schema 1) open as they are: the origin column is added, nothing lost."""
+    """Inventories written before discovery (schema 1) open as they are: the origin and pipeline columns are added,
+    nothing lost."""
     from scanner.inventory.store import _SCHEMA, Inventory
 
     path = tmp_path / "old.sqlite3"
+    old = _SCHEMA.replace("    pruned_at TEXT,\n    pipeline TEXT ", "    pruned_at TEXT ")
+    assert old != _SCHEMA
     with sqlite3.connect(path) as db:
-        for statement in _SCHEMA.replace("    origin TEXT,", "").split(";"):
+        for statement in old.split(";"):
             line = "\n".join(x for x in statement.splitlines() if "origin TEXT" not in x)
             if line.strip():
                 db.execute(line)
@@ -213,6 +216,8 @@ def test_an_inventory_of_schema_1_gains_the_origin_column(tmp_path):
                    "VALUES ('2026-11-01T00:00:00+00:00', 'finished', 'x', '[]', 0)")
         db.execute("PRAGMA user_version=1")
     assert "origin" not in {r[1] for r in db_rows(path, "PRAGMA table_info(observations)")}
+    assert "pipeline" not in {r[1] for r in db_rows(path, "PRAGMA table_info(targets)")}
     Inventory.open(path).close()
     assert "origin" in {r[1] for r in db_rows(path, "PRAGMA table_info(observations)")}
-    assert db_rows(path, "PRAGMA user_version") == [(2,)] and db_rows(path, "SELECT COUNT(*) FROM runs") == [(1,)]
+    assert "pipeline" in {r[1] for r in db_rows(path, "PRAGMA table_info(targets)")}
+    assert db_rows(path, "PRAGMA user_version") == [(3,)] and db_rows(path, "SELECT COUNT(*) FROM runs") == [(1,)]

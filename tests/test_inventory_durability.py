@@ -107,3 +107,38 @@ def test_a_write_before_kill_9_is_already_recorded(tmp_path, catalog, web, run_c
                      env=catalog_env(catalog))
     assert result.code == 0, result.stderr
     assert [t["taken"] for t in json.loads(result.stdout)["targets"]] == ["updated"]
+
+
+def test_writes_recorded_at_once_by_many_threads_are_all_committed_in_few_transactions(tmp_path):
+    """Group commit: 64 registration threads recording at the same moment each return once their row is committed,
+    and the rows go in fewer transactions than writes (one commit each would serialise the threads)."""
+    import sqlite3
+    import threading
+
+    from scanner.inventory.store import Inventory
+
+    inventory = Inventory.open(tmp_path / "inv.sqlite3")
+    commits = []
+    real_write = inventory._write
+
+    def counting_write():
+        commits.append(1)
+        return real_write()
+
+    inventory._write = counting_write
+    start = threading.Barrier(64)
+
+    def record(n: int) -> None:
+        start.wait()
+        inventory.record_write(1, f"svc_{n}", "http://catalog", "created")
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in range(64)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    inventory.close()
+    with sqlite3.connect(tmp_path / "inv.sqlite3") as db:
+        names = {row[0] for row in db.execute("SELECT service_name FROM writes")}
+    assert names == {f"svc_{n}" for n in range(64)}
+    assert len(commits) < 64

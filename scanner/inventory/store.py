@@ -30,7 +30,7 @@ from typing import Any
 from scanner.errors import ConfigError
 from scanner.inventory.drift import Event, Known, Observation, diff
 
-SCHEMA_VERSION = 2  # 2: observations.origin (where a target was declared or found)
+SCHEMA_VERSION = 3  # 2: observations.origin (where a target was declared or found); 3: targets.pipeline
 BUSY_TIMEOUT_S = float(os.environ.get("SCANNER_INVENTORY_BUSY_TIMEOUT") or 30.0)  # wait for another scanner
 PENDING_SUFFIX = ".pending.jsonl"  # catalog writes the inventory could not take, recorded on its next open
 
@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS targets (
     last_seen_run INTEGER NOT NULL,
     last_ok_at TEXT,
     registered_in TEXT,                  -- catalog host where scanner itself created or updated it
-    pruned_at TEXT
+    pruned_at TEXT,
+    pipeline TEXT                        -- JSON: its metadata pipeline and last trigger (scanner.ingestion)
 );
 CREATE TABLE IF NOT EXISTS events (
     run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -116,6 +117,7 @@ class TargetRecord:
     taken: str | None
     registered: bool  # scanner created or updated it in the catalog in this run
     origin: str = ""  # where it was declared or found (env:..., sweep:..., kubernetes:...)
+    pipeline: dict[str, Any] | None = None  # its metadata pipeline as this run left it (None: not looked at)
 
 
 class Inventory:
@@ -123,7 +125,12 @@ class Inventory:
         self.path = path
         self._rehearsing = False
         self._lock = threading.RLock()  # registration threads record writes while the run goes on
+        self._group = threading.Condition()  # record_write's group commit
+        self._queued: list[tuple] = []
+        self._batches, self._committed, self._committing = 1, 0, False
+        self._failures: dict[int, BaseException] = {}
         self._key = self._load_key(path)
+        self._keyed = hmac.new(self._key, digestmod=hashlib.sha256)
         try:
             self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
@@ -142,6 +149,8 @@ class Inventory:
                 columns = {row[1] for row in self._db.execute("PRAGMA table_info(observations)")}
                 if "origin" not in columns:  # an inventory of schema 1
                     self._db.execute("ALTER TABLE observations ADD COLUMN origin TEXT")
+                if "pipeline" not in {row[1] for row in self._db.execute("PRAGMA table_info(targets)")}:
+                    self._db.execute("ALTER TABLE targets ADD COLUMN pipeline TEXT")  # schema 2 and before
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"cannot use the inventory: {exc}", where=str(path),
@@ -179,7 +188,9 @@ class Inventory:
     def config_hash(self, config: dict[str, Any]) -> str:
         """HMAC-SHA256 of the canonical JSON of a connection config (secrets included, never stored)."""
         canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
-        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()[:32]
+        keyed = self._keyed.copy()  # the key schedule computed once, not per config
+        keyed.update(canonical.encode())
+        return keyed.hexdigest()[:32]
 
     # -- runs -----------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -199,10 +210,40 @@ class Inventory:
     # -- catalog writes, as they happen ------------------------------------------------------------
     def record_write(self, run_id: int, service_name: str, catalog_host: str, taken: str) -> None:
         """Remember a catalog write the moment it succeeded, so a run that is killed or cannot be recorded
-        at its end still leaves the service known as scanner's (``registered``, prune)."""
-        with self._write():
-            self._db.execute("INSERT INTO writes VALUES (?,?,?,?,?)", (run_id, service_name, catalog_host, taken,
-                                                                        _now()))
+        at its end still leaves the service known as scanner's (``registered``, prune).
+
+        Group commit: writes recorded at the same moment by many registration threads go in one transaction
+        (a commit each would serialise them all on the database). Each caller returns only once its own row is
+        committed, or raises the error that stopped that commit."""
+        row = (run_id, service_name, catalog_host, taken, _now())
+        with self._group:
+            self._queued.append(row)
+            batch = self._batches  # the batch this row goes in: the next one to be taken
+            while self._committed < batch:
+                if self._committing:
+                    self._group.wait()
+                    continue
+                self._committing = True
+                rows, self._queued = self._queued, []
+                taking = self._batches
+                self._batches += 1
+                self._group.release()
+                error: BaseException | None = None
+                try:
+                    with self._write():
+                        self._db.executemany("INSERT INTO writes VALUES (?,?,?,?,?)", rows)
+                except BaseException as exc:  # noqa: BLE001 - handed to every caller of this batch
+                    error = exc
+                finally:
+                    self._group.acquire()
+                    self._committing = False
+                    self._committed = taking
+                    if error is not None:
+                        self._failures[taking] = error
+                    self._group.notify_all()
+            failure = self._failures.get(batch)
+        if failure is not None:
+            raise failure
 
     @property
     def pending_path(self) -> Path:
@@ -314,6 +355,9 @@ class Inventory:
                 )
                 if record and entry.status == "ok":
                     self._db.execute("UPDATE targets SET last_ok_at=? WHERE service_name=?", (now, name))
+                if record and record.pipeline is not None:
+                    self._db.execute("UPDATE targets SET pipeline=? WHERE service_name=?",
+                                     (json.dumps(_merged_pipeline(self._db, name, record.pipeline)), name))
                 if record and record.registered and catalog_host:
                     self._db.execute("UPDATE targets SET registered_in=?, pruned_at=NULL WHERE service_name=?",
                                      (catalog_host, name))
@@ -341,7 +385,7 @@ class Inventory:
     # -- reading --------------------------------------------------------------------------------
     def targets(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM targets ORDER BY platform, service_name").fetchall()
-        return [dict(row) for row in rows]
+        return [_decoded(dict(row), "pipeline") for row in rows]
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
@@ -418,6 +462,21 @@ def _read_key(key_path: Path, attempts: int = 20) -> bytes:
         raise ConfigError("the inventory key is damaged", where=str(key_path),
                           hint="delete it: a new key is made, and every config is reported changed once")
     return key
+
+
+def _merged_pipeline(db: sqlite3.Connection, name: str, new: dict[str, Any]) -> dict[str, Any]:
+    """This run's view of the pipeline, keeping the last trigger an earlier run recorded when this one made none."""
+    row = db.execute("SELECT pipeline FROM targets WHERE service_name=?", (name,)).fetchone()
+    try:
+        old = json.loads(row[0]) if row and row[0] else {}
+    except ValueError:
+        old = {}
+    merged = dict(new)
+    if not merged.get("last_trigger_at") and old.get("name") == merged.get("name"):
+        for key in ("last_trigger_at", "last_run_id", "last_state"):
+            if old.get(key) is not None:
+                merged[key] = old[key]
+    return merged
 
 
 def _known(row: sqlite3.Row) -> Known:

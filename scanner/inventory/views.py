@@ -17,6 +17,17 @@ def _when(iso: str | None) -> str:
     return iso.replace("T", " ").replace("+00:00", "Z") if iso else "never"
 
 
+def _pipeline(pipeline: dict | None) -> str:
+    """``x_metadata_scanner (scanner, deployed), last trigger 2026-12-01 10:00:00Z: success`` or ``-``."""
+    if not pipeline:
+        return "-"
+    name = pipeline.get("name") or "AutoPilot's"
+    text = f"{name} ({pipeline.get('made_by')}" + (", deployed" if pipeline.get("deployed") else "") + ")"
+    if pipeline.get("last_trigger_at"):
+        text += f", last trigger {_when(pipeline['last_trigger_at'])}: {pipeline.get('last_state') or 'triggered'}"
+    return text
+
+
 def show_inventory(path: Path, output: str, out: TextIO) -> int:
     inventory = Inventory(path)
     try:
@@ -41,10 +52,11 @@ def show_inventory(path: Path, output: str, out: TextIO) -> int:
         if t["pruned_at"]:
             state += ", pruned"
         rows.append((t["service_name"], t["platform"], state, t["status"], t["version"] or "-", t["url"] or "-",
-                     _when(t["last_seen_at"]), _when(t["last_ok_at"]), t["registered_in"] or "-"))
+                     _when(t["last_seen_at"]), _when(t["last_ok_at"]), t["registered_in"] or "-",
+                     _pipeline(t.get("pipeline"))))
     if rows:  # every value is escaped there; a table only when every cell fits the width, else one block per target
         write_rows(console, ("service", "platform", "state", "status", "version", "url", "last seen", "last ok",
-                             "registered"), rows, title=f"inventory {path}")
+                             "registered", "pipeline"), rows, title=f"inventory {path}")
     else:
         console.print("The inventory has no target yet.")
     if runs:

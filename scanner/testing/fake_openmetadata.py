@@ -21,6 +21,10 @@ convert", defaults are filled in, nested required keys are not enforced), what a
 overwrite (description, displayName, domains), owners never removed by PUT, tags merged, soft delete
 and restore, secret masking (``*********``) for non-bot callers and unmasking of masked values sent back.
 
+The ingestion API (pipelines, deploy/trigger and runs, test-connection workflows, AutoPilot, managed
+``secret:`` references) lives in ``scanner/testing/fake_om_ingestion.py``; its modes are constructor arguments
+(``runner``, ``secrets_manager``, ``autopilot``, ``run_seconds``, ``gen``) and attributes of the same names.
+
 Test helpers: ``fake.services`` (plaintext snapshot), ``fake.requests``/``fake.calls()`` (a log that
 never holds the bearer token), ``fake.latency`` and ``fake.inject()`` (fault injection).
 
@@ -36,6 +40,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -230,6 +235,11 @@ class FakeOpenMetadata(ServedFake):
         version: str = "2.0.7",
         port: int = 0,
         latency: float = 0.0,
+        runner: str = "airflow",
+        secrets_manager: str = "db",
+        autopilot: str = "active",
+        run_seconds: float = 0.2,
+        gen: str = "2.0",
     ):
         if bulk_absent_status not in (404, 405):
             raise ValueError("bulk_absent_status must be 404 or 405")
@@ -248,6 +258,15 @@ class FakeOpenMetadata(ServedFake):
         self._log: list[RecordedRequest] = []
         self._faults = Faults()
         self._server = LocalServer(self._app, port=port, name="fake-openmetadata")
+        # the ingestion side (scanner/testing/fake_om_ingestion.py): modes below may change at any time
+        self.runner = runner  # airflow | k8s | disabled | down
+        self.secrets_manager = secrets_manager  # db | managed
+        self.autopilot = autopilot  # active | inactive | absent
+        self.run_seconds = run_seconds
+        self.gen = gen  # "2.0" | "1.13"
+        from scanner.testing.fake_om_ingestion import FakeIngestion  # here: that module imports this one
+
+        self._ingestion = FakeIngestion(self)
         if bot_token is not None:
             self.add_token(bot_token, "ingestion-bot", True)
         if user_token is not None:
@@ -298,11 +317,14 @@ class FakeOpenMetadata(ServedFake):
         with self._lock:
             return copy.deepcopy(self._domain_ref(fqn))
 
-    def add_token(self, token: str, user_name: str, is_bot: bool) -> None:
+    def add_token(self, token: str, user_name: str, is_bot: bool, permissions: Iterable[str] | None = None) -> None:
+        """`permissions`: the operations (Create, EditAll, ViewAll, Delete, Trigger, Deploy) the user holds on the
+        ingestion endpoints; None = all of them (a bot with IngestionBotRole, an admin)."""
         with self._lock:
             self.add_user(user_name, is_bot)
             self._users[user_name]["isBot"] = bool(is_bot)
             self._tokens[token] = user_name
+            self._ingestion.set_permissions(user_name, permissions)
 
     # -- inspection -----------------------------------------------------------------------------------
     @property
@@ -311,6 +333,64 @@ class FakeOpenMetadata(ServedFake):
         with self._lock:
             return copy.deepcopy(self._services)
 
+    # ingestion side (fake_om_ingestion.FakeIngestion): snapshots, and the live dicts a test scripts
+    @property
+    def pipelines(self) -> dict[str, dict]:
+        """Snapshot ``fqn -> stored ingestion pipeline`` (plaintext, soft-deleted ones included)."""
+        return self._ingestion.snapshot_pipelines()
+
+    @property
+    def pipeline_statuses(self) -> dict[str, list[dict]]:
+        """Snapshot ``pipeline fqn -> [PipelineStatus, newest first]`` (simulated runs brought up to date)."""
+        return self._ingestion.snapshot_statuses()
+
+    @property
+    def workflows(self) -> dict[str, dict]:
+        """Snapshot ``id -> automations workflow`` of the live (not deleted) ones."""
+        return self._ingestion.snapshot_workflows()
+
+    @property
+    def deleted_workflows(self) -> list[str]:
+        """Ids of the workflows hard-deleted so far."""
+        with self._lock:
+            return list(self._ingestion.deleted_workflows)
+
+    @property
+    def run_outcomes(self) -> dict[str, str]:
+        """Live: service name or pipeline fqn -> success | failed | partialSuccess (default success)."""
+        return self._ingestion.run_outcomes
+
+    @property
+    def test_connection_overrides(self) -> dict[str, dict[str, tuple[bool, str]]]:
+        """Live: serviceName -> {step name: (passed, message)}, replacing that step's outcome."""
+        return self._ingestion.test_connection_overrides
+
+    @property
+    def autopilot_triggers(self) -> list[str]:
+        """The entityLink strings AutoPilot was triggered with."""
+        with self._lock:
+            return list(self._ingestion.autopilot_triggers)
+
+    @property
+    def secret_store(self) -> dict[str, str]:
+        """Snapshot of the managed secrets manager: secret id -> plaintext."""
+        with self._lock:
+            return dict(self._ingestion.secret_store)
+
+    def add_pipeline(
+        self,
+        service_name: str,
+        name: str,
+        *,
+        provider: str = "user",
+        display_name: str | None = None,
+        deployed: bool = False,
+        pipeline_type: str = "metadata",
+    ) -> dict:
+        """A pipeline made outside scanner: by a person, or by AutoPilot (``provider="automation"``,
+        ``display_name="Metadata Agent"``); returns the stored entity."""
+        return self._ingestion.add_pipeline(service_name, name, provider=provider, display_name=display_name,
+                                            deployed=deployed, pipeline_type=pipeline_type)
 
     def calls(self, method: str | None = None, path_prefix: str = SERVICES_PATH) -> list[RecordedRequest]:
         with self._lock:
@@ -415,6 +495,9 @@ class FakeOpenMetadata(ServedFake):
         return handler(request, caller)
 
     def _match(self, seg: list[str], method: str) -> dict[str, Any] | None:
+        ingestion = self._ingestion.match(seg, method)
+        if ingestion is not None:
+            return ingestion
         if seg == ["system", "version"]:
             return {"GET": lambda r, u: Response.json(self._version_body())}
         if seg[:1] == ["users"] and len(seg) == 2 and seg[1] == "loggedInUser":
@@ -790,6 +873,7 @@ class FakeOpenMetadata(ServedFake):
         """Shared by PUT and bulk. Returns (status, stored entity, X-OpenMetadata-Change)."""
         original = self._services.get(fqn)
         self._unmask(create, original)
+        self._ingestion.store_service_secrets(create)
         if original is None:
             entity = self._new_entity(create, fqn, caller)
             self._services[fqn] = entity
@@ -901,6 +985,7 @@ class FakeOpenMetadata(ServedFake):
         create, fqn = self._validate_create(self._json_body(request))
         if fqn in self._services:
             raise _ApiError(409, "Entity already exists")
+        self._ingestion.store_service_secrets(create)
         entity = self._new_entity(create, fqn, caller)
         self._services[fqn] = entity
         return Response.json(self._render(entity, caller), 201, {"Location": entity["href"]})
@@ -1137,6 +1222,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--version", dest="om_version", default="2.0.7", help="version reported by the server"
     )
+    parser.add_argument("--runner", choices=("airflow", "k8s", "disabled", "down"), default="airflow")
+    parser.add_argument("--secrets-manager", choices=("db", "managed"), default="db")
+    parser.add_argument("--autopilot", choices=("active", "inactive", "absent"), default="active")
+    parser.add_argument("--gen", choices=("2.0", "1.13"), default="2.0", help="server generation emulated")
     args = parser.parse_args(argv)
     fake = FakeOpenMetadata(
         bot_token=args.bot_token,
@@ -1146,6 +1235,10 @@ def main(argv: list[str] | None = None) -> int:
         mask_passwords=not args.no_mask,
         version=args.om_version,
         port=args.port,
+        runner=args.runner,
+        secrets_manager=args.secrets_manager,
+        autopilot=args.autopilot,
+        gen=args.gen,
     )
     fake.start()
     fake.serve_until_interrupted([

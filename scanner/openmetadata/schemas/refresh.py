@@ -6,8 +6,9 @@
 Without ``--python`` it installs ``openmetadata-ingestion==VERSION`` (no extras: the generated models
 are in the base package) into a throw-away venv, with the constraint ``dbt-core<1.12`` (a newer
 dbt-core's build step downloads from outside). It then writes ``DashboardConnection.model_json_schema()``
-of that package, which holds every dashboard connection type, and ``SOURCE.json`` saying where it came
-from. ``--check`` compares instead of writing (exit 1 on a difference).
+of that package, which holds every dashboard connection type, ``DashboardServiceMetadataPipeline`` (the
+source config of a dashboard metadata pipeline), and ``SOURCE.json`` saying where they came from.
+``--check`` compares instead of writing (exit 1 on a difference).
 """
 
 from __future__ import annotations
@@ -22,10 +23,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 MODEL = "metadata.generated.schema.entity.services.dashboardService.DashboardConnection"
+PIPELINE_MODEL = ("metadata.generated.schema.metadataIngestion.dashboardServiceMetadataPipeline."
+                  "DashboardServiceMetadataPipeline")
+MODELS = {"DashboardConnection.json": MODEL, "DashboardServiceMetadataPipeline.json": PIPELINE_MODEL}
 DUMP = f"""
-import json, importlib.metadata as md, pydantic
-from {MODEL.rsplit('.', 1)[0]} import {MODEL.rsplit('.', 1)[1]} as Model
-print(json.dumps({{"schema": Model.model_json_schema(), "ingestion": md.version("openmetadata-ingestion"),
+import importlib, json, importlib.metadata as md, pydantic
+models = {MODELS!r}
+schemas = {{}}
+for file, dotted in models.items():
+    module, _, name = dotted.rpartition(".")
+    schemas[file] = getattr(importlib.import_module(module), name).model_json_schema()
+print(json.dumps({{"schemas": schemas, "ingestion": md.version("openmetadata-ingestion"),
                   "pydantic": pydantic.VERSION}}))
 """
 
@@ -61,11 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     source = {
         "openmetadata-ingestion": version,
         "model": MODEL,
-        "made_with": f"DashboardConnection.model_json_schema() (pydantic {found['pydantic']})",
+        "models": MODELS,
+        "made_with": f"<model>.model_json_schema() (pydantic {found['pydantic']})",
         "server_versions": args.server_versions or [".".join(version.split(".")[:2])],
     }
-    files = {"DashboardConnection.json": json.dumps(found["schema"], indent=2) + "\n",
-             "SOURCE.json": json.dumps(source, indent=2) + "\n"}
+    files = {name: json.dumps(schema, indent=2) + "\n" for name, schema in found["schemas"].items()}
+    files["SOURCE.json"] = json.dumps(source, indent=2) + "\n"
     if args.check:
         differ = [name for name, text in files.items()
                   if json.loads((HERE / name).read_text()) != json.loads(text)]
