@@ -325,3 +325,51 @@ def test_bad_ingestion_settings_are_one_line_and_exit_2(tmp_path, run_cli, toml,
     (tmp_path / "config.toml").write_text(toml)
     result = run_cli("scan", env={})
     assert result.code == 2 and said in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# -- OpenMetadata's own client is the judge of what scanner sends -------------------------------------
+
+JUDGE = r'''
+import json, sys
+from metadata.generated.schema.api.automations.createWorkflow import CreateWorkflowRequest
+from metadata.generated.schema.api.services.ingestionPipelines.createIngestionPipeline import (
+    CreateIngestionPipelineRequest)
+from metadata.generated.schema.metadataIngestion.dashboardServiceMetadataPipeline import (
+    DashboardServiceMetadataPipeline)
+
+out = []
+for kind, body in json.load(open(sys.argv[1])):
+    try:
+        if kind == "pipeline":
+            parsed = CreateIngestionPipelineRequest.model_validate(body)
+            config = parsed.sourceConfig.config
+            assert isinstance(config, DashboardServiceMetadataPipeline), type(config).__name__
+        else:
+            CreateWorkflowRequest.model_validate(body)
+        out.append("ok")
+    except Exception as exc:
+        out.append(f"{kind}: {type(exc).__name__}: {str(exc)[:300]}")
+print(json.dumps(out))
+'''
+
+
+@pytest.mark.conformance
+def test_openmetadata_ingestion_accepts_every_body_scanner_sends(tmp_path, run_cli, om_ingestion):
+    import subprocess
+
+    (tmp_path / "config.toml").write_text('[ingestion]\npoll_interval = 0.1\nschedule = "0 3 * * *"\n'
+                                          'source_config = { includeOwners = true, dashboardFilterPattern = '
+                                          '{ excludes = ["^tmp"] } }\n')
+    with FakeOpenMetadata(bot_token=BOT_TOKEN) as catalog, FakeSuperset(users={"admin": FakeUser(PASSWORD)}) as fake:
+        result = run_cli("scan", "--ingest", "--verify-in-catalog", env=_superset_env(catalog, fake))
+        assert result.code == 0, result.stdout + result.stderr
+        (tmp_path / "config.toml").write_text('[ingestion]\nschedule = "0 4 * * *"\n')  # an update of its pipeline
+        assert run_cli("scan", "--ingest", env=_superset_env(catalog, fake)).code == 0
+        bodies = [("pipeline", c.json) for c in catalog.calls("PUT", PIPELINES) if c.path == PIPELINES]
+        bodies += [("workflow", c.json) for c in catalog.calls("POST", WORKFLOWS) if c.path == WORKFLOWS]
+    assert [k for k, _ in bodies] == ["pipeline", "pipeline", "workflow"]
+    path = tmp_path / "bodies.json"
+    path.write_text(json.dumps(bodies))
+    proc = subprocess.run([str(om_ingestion), "-c", JUDGE, str(path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout) == ["ok"] * len(bodies)
