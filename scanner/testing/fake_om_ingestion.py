@@ -29,7 +29,6 @@ every other step passes; ``test_connection_overrides`` replaces any step's outco
 
 from __future__ import annotations
 
-import base64
 import copy
 import ipaddress
 import json
@@ -58,6 +57,7 @@ from scanner.testing.fake_openmetadata import (
     _set_path,
     _test_connection_definition,
     _type_error,
+    page_by_fqn,
     quote_name,
 )
 from scanner.testing.server import Request, Response
@@ -847,22 +847,7 @@ class FakeIngestion:
             items = [e for e in items if e["service"]["type"] == request.query["serviceType"]]
         if request.query.get("provider"):
             items = [e for e in items if e.get("provider") == request.query["provider"]]
-        items.sort(key=lambda e: e["fullyQualifiedName"])
-        total = len(items)
-        start = 0
-        after = request.query.get("after")
-        if after:
-            try:
-                cursor = base64.urlsafe_b64decode(after.encode()).decode("utf-8")
-            except (ValueError, UnicodeDecodeError) as err:
-                raise _bad("Invalid after cursor") from err
-            start = next((i for i, e in enumerate(items) if e["fullyQualifiedName"] > cursor), total)
-        page = items[start : start + limit]
-        paging: dict[str, Any] = {"total": total}
-        if page and start + limit < total:
-            paging["after"] = base64.urlsafe_b64encode(page[-1]["fullyQualifiedName"].encode()).decode()
-        if page and start > 0:
-            paging["before"] = base64.urlsafe_b64encode(page[0]["fullyQualifiedName"].encode()).decode()
+        page, paging = page_by_fqn(items, limit, request.query.get("after"))
         return Response.json({"data": [self._render_pipeline(e, caller, fields) for e in page], "paging": paging})
 
     def _delete_pipeline(self, request: Request, caller: dict, **key: str) -> Response:
@@ -877,12 +862,15 @@ class FakeIngestion:
             self.runs.pop(fqn, None)
             return Response.json(self._render_pipeline(entity, caller), 200,
                                  {"X-OpenMetadata-Change": "entityDeleted"})
+        return self._soft_delete(self.pipelines, fqn, entity, caller, self._render_pipeline)
+
+    def _soft_delete(self, table: dict, key: str, entity: dict, caller: dict, render) -> Response:
+        """Mark `entity` deleted (a new version), as a DELETE without ``hardDelete`` does."""
         updated = copy.deepcopy(entity)
         updated["deleted"] = True
         self._bump(updated, entity, caller, [_change("deleted", False, True)])
-        self.pipelines[fqn] = updated
-        return Response.json(self._render_pipeline(updated, caller), 200,
-                             {"X-OpenMetadata-Change": "entitySoftDeleted"})
+        table[key] = updated
+        return Response.json(render(updated, caller), 200, {"X-OpenMetadata-Change": "entitySoftDeleted"})
 
     # -- deploy / trigger -------------------------------------------------------------------------------
     def _deploy(self, caller: dict, pid: str) -> Response:
@@ -1333,12 +1321,7 @@ class FakeIngestion:
             self.deleted_workflows.append(wid)
             return Response.json(self._render_workflow(entity, caller), 200,
                                  {"X-OpenMetadata-Change": "entityDeleted"})
-        updated = copy.deepcopy(entity)
-        updated["deleted"] = True
-        self._bump(updated, entity, caller, [_change("deleted", False, True)])
-        self.workflows[wid] = updated
-        return Response.json(self._render_workflow(updated, caller), 200,
-                             {"X-OpenMetadata-Change": "entitySoftDeleted"})
+        return self._soft_delete(self.workflows, wid, entity, caller, self._render_workflow)
 
     # -- the test itself --------------------------------------------------------------------------------
     def _run_test(self, entity: dict) -> dict | None:

@@ -798,22 +798,7 @@ class FakeOpenMetadata(ServedFake):
         if limit > 1_000_000:
             raise _bad("[query param limit must be less than or equal to 1000000]")
         visible = [e for e in self._services.values() if self._visible(e, include)]
-        items = sorted(visible, key=lambda e: e["fullyQualifiedName"])
-        total = len(items)
-        start = 0
-        after = request.query.get("after")
-        if after:
-            try:
-                cursor = base64.urlsafe_b64decode(after.encode()).decode("utf-8")
-            except (ValueError, UnicodeDecodeError) as err:
-                raise _bad("Invalid after cursor") from err
-            start = next((i for i, e in enumerate(items) if e["fullyQualifiedName"] > cursor), total)
-        page = items[start : start + limit]
-        paging: dict[str, Any] = {"total": total}
-        if page and start + limit < total:
-            paging["after"] = base64.urlsafe_b64encode(page[-1]["fullyQualifiedName"].encode()).decode()
-        if page and start > 0:
-            paging["before"] = base64.urlsafe_b64encode(page[0]["fullyQualifiedName"].encode()).decode()
+        page, paging = page_by_fqn(visible, limit, request.query.get("after"))
         data = [self._render(e, caller, fields) for e in page]
         return Response.json({"data": data, "paging": paging})
 
@@ -1139,6 +1124,27 @@ class FakeOpenMetadata(ServedFake):
 
 # ------------------------------------------------------------------------------------------------------
 # JSON Patch (RFC 6902 subset: add, remove, replace, test) restricted to some top-level members
+
+
+def page_by_fqn(entities: list[dict], limit: int, after: str | None) -> tuple[list[dict], dict[str, Any]]:
+    """One page of a listing ordered by FQN, and its ``paging`` (``total``, and the ``after`` / ``before`` cursors:
+    the FQN of the last / first entity, base64 as the server's)."""
+    items = sorted(entities, key=lambda e: e["fullyQualifiedName"])
+    total = len(items)
+    start = 0
+    if after:
+        try:
+            cursor = base64.urlsafe_b64decode(after.encode()).decode("utf-8")
+        except (ValueError, UnicodeDecodeError) as err:
+            raise _bad("Invalid after cursor") from err
+        start = next((i for i, e in enumerate(items) if e["fullyQualifiedName"] > cursor), total)
+    page = items[start : start + limit]
+    paging: dict[str, Any] = {"total": total}
+    if page and start + limit < total:
+        paging["after"] = base64.urlsafe_b64encode(page[-1]["fullyQualifiedName"].encode()).decode()
+    if page and start > 0:
+        paging["before"] = base64.urlsafe_b64encode(page[0]["fullyQualifiedName"].encode()).decode()
+    return page, paging
 
 
 def _pointer(path: Any) -> list[str]:
