@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="add a Looker target with a wrong secret and a Superset URL that is not Superset")
     demo.add_argument("--output", choices=("table", "json"), default="table", help="report format (default table)")
     demo.add_argument("--dry-run", action="store_true", help="plan only: register nothing")
+    demo.add_argument("--ingest", action="store_true",
+                      help="also give each service its metadata pipeline and run the catalog's test connection")
     demo.add_argument("-v", "--verbose", action="count", default=0, help="more logs on stderr")
     demo.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
 
@@ -412,6 +414,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     scan_args = ["--output", args.output]
     if args.dry_run:
         scan_args.append("--dry-run")
+    if args.ingest:
+        scan_args += ["--ingest", "--verify-in-catalog"]
     if args.verbose:
         scan_args.append("-" + "v" * args.verbose)
     if args.quiet:

@@ -223,6 +223,12 @@ def run_demo(scan_args: Sequence[str], with_failures: bool, out: TextIO = sys.st
             if config.get("type") == "PowerBI":
                 where = config.get("apiURL") or "https://api.powerbi.com"
             out.write(f"  {name:<{width}}  {entity.get('serviceType', '?'):<15} {where}\n")
+        pipelines = catalog.pipelines
+        if pipelines:
+            out.write(f"and {len(pipelines)} ingestion pipeline(s):\n")
+            for fqn, pipeline in sorted(pipelines.items()):
+                state = "deployed" if pipeline.get("deployed") else "not deployed"
+                out.write(f"  {fqn}  ({state}, schedule {pipeline['airflowConfig'].get('scheduleInterval')})\n")
         out.write(f"\n`scanner scan` exited {code}. Stand-ins stopped. Try it on your own instances: "
                   "set the variables above to real values and run `scanner scan --dry-run`.\n")
     return code

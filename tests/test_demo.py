@@ -58,3 +58,15 @@ def test_an_unknown_demo_platform_is_one_line_naming_the_choices(run_cli):
     assert result.code == 2
     [line] = result.stderr.strip().splitlines()
     assert "nosuch" in line and "superset" in line and "grafana" in line
+
+
+def test_demo_ingest_gives_each_service_a_deployed_pipeline_and_the_catalogs_test(run_cli):
+    import json
+
+    result = run_cli("demo", "--ingest", "--output", "json", "--platform", "superset", "--platform", "custom")
+    assert result.code == 0, result.stderr
+    by = {t["service_name"]: t for t in json.loads(result.stdout)["targets"]}
+    assert by["superset_demo"]["ingestion"]["deployed"] is True
+    assert by["superset_demo"]["catalog_test"]["status"] == "success"
+    assert by["custom_demo"]["catalog_test"]["status"] == "unsupported"  # OpenMetadata has none for custom types
+    assert "and 2 ingestion pipeline(s):" in result.stderr
