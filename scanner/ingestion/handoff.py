@@ -50,6 +50,9 @@ class Handoff:
 
     # -- the stage ----------------------------------------------------------------------------------
     def run(self, items: list) -> RunnerAnswer | None:
+        for item in items:
+            if item.ingestion is not None and item.taken not in REGISTERED and item.ingestion.taken is None:
+                item.ingestion.taken = "skipped"  # the service itself was not registered
         todo = [i for i in items
                 if i.taken in REGISTERED and (i.ingestion is not None or self.settings.verify_in_catalog)]
         if not todo:
