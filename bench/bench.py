@@ -1,6 +1,7 @@
 """Benchmarks of scanner at scale. Everything runs on 127.0.0.1; the script prints figures.
 
     python bench/bench.py probe      # N Superset stand-ins with latency per request, one scan
+    python bench/bench.py scale      # the probe scan at 1k, 2k, 5k and 10k targets: the scaling table (issue 17)
     python bench/bench.py hang       # N targets that accept a connection and never answer
     python bench/bench.py register   # N services registered into a catalog stand-in with latency
     python bench/bench.py startup    # `scanner --help` wall time, and peak RSS of a big scan
@@ -8,8 +9,12 @@
     python bench/bench.py sweep      # host sweep of 127.0.0.0/22 x 8 ports, a few dozen listeners (issue 15)
     python bench/bench.py all        # the four, with the figures issue 6 asks for
 
-The stand-ins run in this process (threads); `scanner scan` runs as a child process, exactly as a
-user runs it, with only the environment built here. Its peak RSS comes from wait4() on that child.
+The Superset stand-ins of `probe` and `scale` are a `standins.StandinFarm`: one event-loop process per core, each
+listening on its share of the ports over 127.0.0.1-127.0.0.8, so thousands of them cost less CPU than the scanner
+they measure; their CPU is reported beside scanner's, and a run where they (or the catalog stand-in, threads in
+this process) may have set the pace prints "harness-bound: no figure" instead of a ratio. The other stand-ins run
+in this process (threads). `scanner scan` runs as a child process, exactly as a user runs it, with only the
+environment built here. Its peak RSS comes from wait4() on that child.
 See docs/benchmarks.md for the figures measured on the project's 2-core machine.
 """
 
@@ -23,6 +28,7 @@ import os
 import random
 import resource
 import selectors
+import shutil
 import socket
 import statistics
 import subprocess
@@ -39,8 +45,10 @@ sys.path.insert(0, str(REPO))
 
 from scanner.discovery.hosts import DEFAULT_RATE  # noqa: E402
 from scanner.testing.fake_openmetadata import FakeOpenMetadata  # noqa: E402
-from scanner.testing.fake_superset import FakeSuperset, FakeUser  # noqa: E402
 from scanner.testing.server import LocalServer, Request, Response  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from standins import DEFAULT_NICE, FarmStats, StandinFarm, raise_fd_limit  # noqa: E402
 
 BOT_TOKEN = "bench-bot-token"
 
@@ -55,21 +63,32 @@ class Child:
     stderr: str
 
 
-def run_scanner(args: list[str], env: dict[str, str], cwd: Path) -> Child:
-    """Run `python -m scanner ARGS` and measure its wall time and its own peak RSS."""
+def run_scanner(args: list[str], env: dict[str, str], cwd: Path, profile: str | None = None) -> Child:
+    """Run `python -m scanner ARGS` and measure its wall time and its own peak RSS. `profile`: a file to write a
+    py-spy profile of it to (speedscope format, every thread, GIL holders only): the figures of such a run are
+    py-spy's and its child's, not scanner's alone."""
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
     base.update(NO_COLOR="1", SCANNER_INVENTORY=str(cwd / "inventory.sqlite3"))
+    command = [sys.executable, "-m", "scanner", *args]
+    if profile:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        if not Path(spy).exists():
+            sys.exit("--profile needs py-spy (python -m pip install py-spy)")
+        command = [spy, "record", "--gil", "--nonblocking", "--threads", "--format", "speedscope", "--rate", "100",
+                   "-o", str(Path(profile).resolve()), "--", *command]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "scanner", *args], env={**base, **env}, cwd=cwd,
-                                stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(command, env={**base, **env}, cwd=cwd, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        stdout = out.read()
+        if profile:  # py-spy's own lines come first on the same stdout
+            stdout = "".join(line for line in stdout.splitlines(True) if not line.startswith("py-spy> "))
         return Child(proc.returncode, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
-                     out.read(), err.read())
+                     stdout, err.read())
 
 
 def report(title: str, rows: list[tuple[str, str]]) -> None:
@@ -87,40 +106,146 @@ def check(child: Child) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
-def bench_probe(n: int, latency: float, concurrency: int) -> dict:
-    """N Superset stand-ins answering every request after `latency`; one full scan registers them."""
+HARNESS_CPU_SHARE = 0.8   # a farm process (or the catalog's process) busier than this per wall-second is suspect
+HARNESS_LATENCY_SLACK = 1.2  # answers slower than this times the injected latency: the farm is late
+
+
+@dataclass
+class Harness:
+    """What the stand-ins cost during one scan, and whether they, not scanner, may have set the pace."""
+
+    farm_cpu_s: float
+    farm_cpu_by_proc: list[float]
+    catalog_cpu_s: float  # this process's CPU during the scan: the catalog stand-in's threads
+    answer_mean_s: float | None
+    answer_p99_s: float | None
+    farm_rss_mb: float
+    bound_by: list[str]  # why the harness may be the bottleneck; empty when it is not
+
+    @property
+    def cpu_s(self) -> float:
+        return self.farm_cpu_s + self.catalog_cpu_s
+
+
+def harness_verdict(before: FarmStats, after: FarmStats, catalog_cpu_s: float, wall: float,
+                    latency: float) -> Harness:
+    """The harness is the bottleneck when a farm process or the catalog's process used more than
+    `HARNESS_CPU_SHARE` of a core per wall-second, or when the farm's answers (request complete -> answer sent)
+    took more than `HARNESS_LATENCY_SLACK` times the injected latency on average."""
+    by_proc = [a - b for a, b in zip(after.cpu_by_proc, before.cpu_by_proc, strict=True)]
+    bound = [f"farm process {p} used {cpu / wall:.2f} of a core" for p, cpu in enumerate(by_proc)
+             if cpu / wall > HARNESS_CPU_SHARE]
+    if catalog_cpu_s / wall > HARNESS_CPU_SHARE:
+        bound.append(f"the catalog stand-in used {catalog_cpu_s / wall:.2f} of a core")
+    mean = after.answer_mean_s
+    if latency > 0 and mean is not None and mean > HARNESS_LATENCY_SLACK * latency:
+        bound.append(f"the farm answered in {mean * 1000:.0f} ms on average for {latency * 1000:g} ms injected")
+    return Harness(sum(by_proc), by_proc, catalog_cpu_s, mean, after.answer_p99_s, max(after.max_rss_mb), bound)
+
+
+def superset_config(urls: list[str], path: Path) -> None:
+    """A TOML declaring one Superset target per URL (the password from ${BENCH_PW})."""
+    with open(path, "w") as fh:
+        for i, url in enumerate(urls):
+            fh.write(f'[[targets]]\nplatform = "superset"\ninstance = "t{i}"\nurl = "{url}"\nusername = "bench"\n'
+                     'password = "${BENCH_PW}"\n\n')
+
+
+def bench_probe(n: int, latency: float, concurrency: int, catalog: str = "put",  # noqa: PLR0913
+                procs: int | None = None, profile: str | None = None, quiet: bool = False,
+                nice: int | None = DEFAULT_NICE) -> dict:
+    """N Superset stand-ins (a `StandinFarm`: one event-loop process per core) answering every request after
+    `latency`; one full scan probes them and, unless `catalog` is "none", registers them in a catalog stand-in
+    ("put": one PUT per service, "bulk": the catalog has /bulk)."""
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
-        catalog = stack.enter_context(FakeOpenMetadata(bot_token=BOT_TOKEN))
-        fakes = [stack.enter_context(FakeSuperset(users={"bench": FakeUser("bench-pw")}, latency=latency))
-                 for _ in range(n)]
-        env = {"OPENMETADATA_HOST": catalog.url, "OPENMETADATA_JWT_TOKEN": BOT_TOKEN}
-        for i, fake in enumerate(fakes):
-            env.update({f"SUPERSET_URL__T{i}": fake.url, f"SUPERSET_USERNAME__T{i}": "bench",
-                        f"SUPERSET_PASSWORD__T{i}": "bench-pw"})
-        child = run_scanner(["scan", "--output", "json", "--concurrency", str(concurrency)], env, Path(tmp))
+        farm = stack.enter_context(StandinFarm(n, latency, procs=procs, nice=nice))
+        env = {"BENCH_PW": "bench-pw"}
+        if catalog != "none":
+            om = stack.enter_context(FakeOpenMetadata(bot_token=BOT_TOKEN, bulk=catalog == "bulk"))
+            env.update(OPENMETADATA_HOST=om.url, OPENMETADATA_JWT_TOKEN=BOT_TOKEN)
+        superset_config(farm.urls, Path(tmp) / "config.toml")
+        before, self_before = farm.stats(), resource.getrusage(resource.RUSAGE_SELF)
+        child = run_scanner(["scan", "--output", "json", "--concurrency", str(concurrency)], env, Path(tmp),
+                            profile=profile)
+        after, self_after = farm.stats(), resource.getrusage(resource.RUSAGE_SELF)
         doc = check(child)
-        round_trips = statistics.median(f.served for f in fakes)
-    ok = sum(1 for t in doc["targets"] if t["status"] == "ok" and t["taken"] == "created")
+        stored = len(om.services) if catalog != "none" else None
+        farm_nice = sorted(set(farm.nice))
+    catalog_cpu = (self_after.ru_utime + self_after.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
+    harness = harness_verdict(before, after, catalog_cpu, child.wall, latency)
+    round_trips = statistics.median(after.served)
+    ok = sum(1 for t in doc["targets"] if t["status"] == "ok" and (catalog == "none" or t["taken"] == "created"))
     ideal = latency * round_trips * math.ceil(n / concurrency)
     sequential = sum(t["duration_ms"] for t in doc["targets"]) / 1000
     run_s = doc["run"]["duration_ms"] / 1000
-    figures = {"targets": n, "ok_and_registered": ok, "latency_s": latency, "round_trips": round_trips,
-               "concurrency": concurrency, "wall_s": round(child.wall, 2), "run_s": round(run_s, 2),
-               "ideal_s": round(ideal, 2), "ratio": round(child.wall / ideal, 2),
+    ratio = None if harness.bound_by else round(child.wall / ideal, 2)
+    figures = {"targets": n, "ok": ok, "catalog": catalog, "stored": stored, "latency_s": latency,
+               "round_trips": round_trips, "concurrency": concurrency, "wall_s": round(child.wall, 2),
+               "run_s": round(run_s, 2), "ideal_s": round(ideal, 2), "ratio": ratio,
                "sequential_s": round(sequential, 1), "speedup": round(sequential / child.wall, 1),
-               "max_rss_mb": round(child.max_rss_mb, 1)}
+               "max_rss_mb": round(child.max_rss_mb, 1), "scanner_cpu_s": round(child.cpu_s, 2),
+               "farm_procs": len(harness.farm_cpu_by_proc), "farm_cpu_s": round(harness.farm_cpu_s, 2),
+               "catalog_cpu_s": round(harness.catalog_cpu_s, 2), "harness_cpu_s": round(harness.cpu_s, 2),
+               "answer_mean_ms": harness.answer_mean_s and round(harness.answer_mean_s * 1000, 1),
+               "answer_p99_ms": harness.answer_p99_s and round(harness.answer_p99_s * 1000, 1),
+               "farm_rss_mb": round(harness.farm_rss_mb, 1), "farm_nice": farm_nice, "harness_bound": harness.bound_by,
+               "profiled": bool(profile)}
+    if quiet:
+        return figures
+    registered = {"none": "not registered (no catalog)", "put": "registered, one PUT each",
+                  "bulk": "registered through /bulk"}[catalog]
+    if stored is not None:
+        registered += f", {stored} stored"
     report(f"probe: {n} Superset stand-ins, {latency * 1000:g} ms per request, concurrency {concurrency}", [
-        ("probed ok and registered", f"{ok}/{n}"),
+        ("probed ok" + ("" if catalog == "none" else " and registered"), f"{ok}/{n} ({registered})"),
         ("round trips per target", f"{round_trips:g} (requests one stand-in answered)"),
         ("wall (whole command)", f"{child.wall:.2f} s   (run itself: {run_s:.2f} s)"),
         ("ideal", f"{ideal:.2f} s = {latency:g} s x {round_trips:g} x ceil({n}/{concurrency})"),
-        ("wall / ideal", f"{child.wall / ideal:.2f}   (target <= 1.5)"),
+        ("wall / ideal", (f"{child.wall / ideal:.2f}   (target <= 1.5)" if ratio is not None else
+                          "harness-bound: no figure (" + "; ".join(harness.bound_by) + ")")),
         ("one at a time", f"{sequential:.1f} s (sum of the per-target probe times)"),
         ("speed-up", f"{sequential / child.wall:.1f}x   (target >= 20x)"),
-        ("peak RSS of scanner", f"{child.max_rss_mb:.0f} MB"),
+        ("peak RSS of scanner", f"{child.max_rss_mb:.0f} MB" + ("   (py-spy's, profiled run)" if profile else "")),
         ("CPU of scanner", f"{child.cpu_s:.1f} s (user + system)"),
+        ("CPU of the harness", f"{harness.cpu_s:.1f} s: farm {harness.farm_cpu_s:.1f} s over "
+                               f"{len(harness.farm_cpu_by_proc)} process(es) "
+                               f"({', '.join(f'{c / child.wall:.2f}' for c in harness.farm_cpu_by_proc)} of a core), "
+                               f"catalog {harness.catalog_cpu_s:.1f} s"),
+        ("farm answer time", f"mean {figures['answer_mean_ms']} ms, p99 {figures['answer_p99_ms']} ms "
+                             f"(injected {latency * 1000:g} ms); farm nice {', '.join(map(str, farm_nice))}, "
+                             f"peak RSS {harness.farm_rss_mb:.0f} MB per process"),
     ])
     return figures
+
+
+SCALE_SIZES = (1000, 2000, 5000, 10_000)
+
+
+def bench_scale(sizes: list[int], latency: float, concurrency: int, catalog: str,  # noqa: PLR0913
+                procs: int | None, nice: int | None = DEFAULT_NICE) -> dict:
+    """The probe scenario at each size, one after the other; prints the scaling table (markdown)."""
+    rows = []
+    for n in sizes:
+        print(f"  ... {n} targets", file=sys.stderr, flush=True)
+        rows.append(bench_probe(n, latency, concurrency, catalog, procs=procs, quiet=True, nice=nice))
+    what = {"none": "probed only (no catalog)", "put": "probed and registered (catalog stand-in, one PUT each)",
+            "bulk": "probed and registered (catalog stand-in with /bulk)"}[catalog]
+    nice = sorted({v for r in rows for v in r["farm_nice"]})
+    print(f"\n== scale: Superset stand-ins, {latency * 1000:g} ms per request, concurrency {concurrency}, {what}; "
+          f"{rows[0]['farm_procs'] if rows else 0} farm processes (nice {', '.join(map(str, nice))})\n")
+    print("| targets | ok | wall | ideal | wall / ideal | scanner CPU | harness CPU (farm + catalog) | "
+          "farm answer (mean / p99) | scanner peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ratio = f"**{r['ratio']:.2f}**" if r["ratio"] is not None else "harness-bound: no figure"
+        print(f"| {r['targets']:,} | {r['ok']:,} | {r['wall_s']:.1f} s | {r['ideal_s']:.1f} s | {ratio} | "
+              f"{r['scanner_cpu_s']:.1f} s | {r['harness_cpu_s']:.1f} s ({r['farm_cpu_s']:.1f} + "
+              f"{r['catalog_cpu_s']:.1f}) | {r['answer_mean_ms']} / {r['answer_p99_ms']} ms | "
+              f"{r['max_rss_mb']:.0f} MB |")
+    for r in rows:
+        if r["harness_bound"]:
+            print(f"\n{r['targets']:,} targets: harness-bound: " + "; ".join(r["harness_bound"]))
+    return {str(r["targets"]): r for r in rows}
 
 
 def bench_hang(n: int, timeout: float, concurrency: int) -> dict:
@@ -552,8 +677,8 @@ def bench_discover(per_platform: int, hung: int, rate: float) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario", choices=("probe", "hang", "register", "startup", "mask", "toml", "sweep",
-                                             "discover", "all"))
+    parser.add_argument("scenario", choices=("probe", "scale", "hang", "register", "startup", "mask", "toml",
+                                             "sweep", "discover", "all"))
     parser.add_argument("-n", type=int, help="number of targets / services (default per scenario)")
     parser.add_argument("--latency", type=float, help="seconds per request of the stand-ins")
     parser.add_argument("--concurrency", type=int, help="scanner --concurrency")
@@ -563,14 +688,29 @@ def main(argv: list[str] | None = None) -> int:
                         help="sweep: [discovery] rate of the second run (0: no limit); default 20000")
     parser.add_argument("--filtered", type=int, default=32,
                         help="sweep: ports that drop SYNs, swept by the engine and one at a time (default 32)")
+    parser.add_argument("--sizes", default=",".join(map(str, SCALE_SIZES)),
+                        help="scale: comma-separated numbers of targets (default 1000,2000,5000,10000)")
+    parser.add_argument("--catalog", choices=("put", "bulk", "none"), default="put",
+                        help="probe, scale: register into a catalog stand-in one PUT each (default), through /bulk, "
+                             "or run without a catalog (probe only)")
+    parser.add_argument("--procs", type=int, help="probe, scale: stand-in farm processes (default: one per CPU)")
+    parser.add_argument("--farm-nice", type=int, default=DEFAULT_NICE,
+                        help=f"probe, scale: the farm processes' nice value where allowed (default {DEFAULT_NICE}; "
+                             "0: scanner's own)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="probe: profile the scanner child with py-spy into FILE (speedscope JSON)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
-    print(f"machine: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
+    fd_limit = raise_fd_limit()  # the scanner child and the farm inherit it
+    print(f"machine: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, open files limit {fd_limit}")
     figures: dict[str, dict] = {}
     if args.scenario in ("probe", "all"):
-        figures["probe"] = bench_probe(args.n or 500, args.latency or 0.1, args.concurrency or 64)
+        figures["probe"] = bench_probe(args.n or 500, args.latency or 0.1, args.concurrency or 64, args.catalog,
+                                       procs=args.procs, profile=args.profile, nice=args.farm_nice)
+    if args.scenario == "scale":  # not in "all": minutes
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        figures["scale"] = bench_scale(sizes, args.latency or 0.1, args.concurrency or 256, args.catalog, args.procs,
+                                       args.farm_nice)
     if args.scenario in ("hang", "all"):
         figures["hang"] = bench_hang(args.n or 200, 2.0, args.concurrency or 100)
     if args.scenario in ("register", "all"):

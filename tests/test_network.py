@@ -440,3 +440,33 @@ def test_the_test_harness_keeps_every_run_on_loopback(run_cli):
     result, by = scan(run_cli, env)
     assert by["out"]["status"] == "unreachable", by["out"]
     assert "via proxy http://127.0.0.1:9" in by["out"]["message"], by["out"]
+
+
+def test_the_trust_context_is_built_once_however_many_clients_start_at_once(clean_env, monkeypatch):
+    """Every worker thread asks for it at the start of a scan: one build, not one per thread (issue 17)."""
+    import threading
+
+    from scanner.http import HttpClient
+
+    built = []
+    real = network._build_trust_context
+
+    def counting():
+        built.append(1)
+        return real()
+
+    monkeypatch.setattr(network, "_build_trust_context", counting)
+    network.reset()
+    start = threading.Barrier(32)
+
+    def client() -> None:
+        start.wait()
+        HttpClient().close()
+
+    threads = [threading.Thread(target=client) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1
+    network.reset()
