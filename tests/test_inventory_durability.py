@@ -110,35 +110,40 @@ def test_a_write_before_kill_9_is_already_recorded(tmp_path, catalog, web, run_c
 
 
 def test_writes_recorded_at_once_by_many_threads_are_all_committed_in_few_transactions(tmp_path):
-    """Group commit: 64 registration threads recording at the same moment each return once their row is committed,
-    and the rows go in fewer transactions than writes (one commit each would serialise the threads)."""
+    """The write journal: 64 registration threads hand their writes over at the same moment and go on; one
+    writer commits them, several per transaction; after flush() every one is in the inventory."""
     import sqlite3
     import threading
+    from types import SimpleNamespace
 
     from scanner.inventory.store import Inventory
+    from scanner.runner import _WriteJournal
 
     inventory = Inventory.open(tmp_path / "inv.sqlite3")
-    commits = []
-    real_write = inventory._write
+    transactions = []
+    real = inventory.record_writes
 
-    def counting_write():
-        commits.append(1)
-        return real_write()
+    def counting(rows):
+        transactions.append(len(rows))
+        return real(rows)
 
-    inventory._write = counting_write
+    inventory.record_writes = counting
+    journal = _WriteJournal(inventory, 1, "http://catalog")
     start = threading.Barrier(64)
 
     def record(n: int) -> None:
         start.wait()
-        inventory.record_write(1, f"svc_{n}", "http://catalog", "created")
+        journal.record(SimpleNamespace(taken="created", target=SimpleNamespace(service_name=f"svc_{n}")))
 
     threads = [threading.Thread(target=record, args=(n,)) for n in range(64)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    journal.flush()
     inventory.close()
     with sqlite3.connect(tmp_path / "inv.sqlite3") as db:
         names = {row[0] for row in db.execute("SELECT service_name FROM writes")}
     assert names == {f"svc_{n}" for n in range(64)}
-    assert len(commits) < 64
+    assert sum(transactions) == 64 and len(transactions) < 64
+    assert journal.unrecorded == []

@@ -125,10 +125,6 @@ class Inventory:
         self.path = path
         self._rehearsing = False
         self._lock = threading.RLock()  # registration threads record writes while the run goes on
-        self._group = threading.Condition()  # record_write's group commit
-        self._queued: list[tuple] = []
-        self._batches, self._committed, self._committing = 1, 0, False
-        self._failures: dict[int, BaseException] = {}
         self._key = self._load_key(path)
         self._keyed = hmac.new(self._key, digestmod=hashlib.sha256)
         try:
@@ -210,40 +206,13 @@ class Inventory:
     # -- catalog writes, as they happen ------------------------------------------------------------
     def record_write(self, run_id: int, service_name: str, catalog_host: str, taken: str) -> None:
         """Remember a catalog write the moment it succeeded, so a run that is killed or cannot be recorded
-        at its end still leaves the service known as scanner's (``registered``, prune).
+        at its end still leaves the service known as scanner's (``registered``, prune)."""
+        self.record_writes([(run_id, service_name, catalog_host, taken, _now())])
 
-        Group commit: writes recorded at the same moment by many registration threads go in one transaction
-        (a commit each would serialise them all on the database). Each caller returns only once its own row is
-        committed, or raises the error that stopped that commit."""
-        row = (run_id, service_name, catalog_host, taken, _now())
-        with self._group:
-            self._queued.append(row)
-            batch = self._batches  # the batch this row goes in: the next one to be taken
-            while self._committed < batch:
-                if self._committing:
-                    self._group.wait()
-                    continue
-                self._committing = True
-                rows, self._queued = self._queued, []
-                taking = self._batches
-                self._batches += 1
-                self._group.release()
-                error: BaseException | None = None
-                try:
-                    with self._write():
-                        self._db.executemany("INSERT INTO writes VALUES (?,?,?,?,?)", rows)
-                except BaseException as exc:  # noqa: BLE001 - handed to every caller of this batch
-                    error = exc
-                finally:
-                    self._group.acquire()
-                    self._committing = False
-                    self._committed = taking
-                    if error is not None:
-                        self._failures[taking] = error
-                    self._group.notify_all()
-            failure = self._failures.get(batch)
-        if failure is not None:
-            raise failure
+    def record_writes(self, rows: list[tuple[int, str, str, str, str]]) -> None:
+        """Several catalog writes ``(run_id, service_name, catalog_host, taken, at)`` in one transaction."""
+        with self._write():
+            self._db.executemany("INSERT INTO writes VALUES (?,?,?,?,?)", rows)
 
     @property
     def pending_path(self) -> Path:
