@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.errors import CatalogError
-from scanner.openmetadata.ingestion_api import IngestionApi, RunnerAnswer
+from scanner.openmetadata.ingestion_api import IngestionApi
 from scanner.secrets import clip
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,10 @@ def workflow_body(service_name: str, service_type: str, config: dict[str, Any]) 
     }
 
 
-def run_catalog_test(api: IngestionApi, service_name: str, service_type: str, masked_config: dict[str, Any],
-                     runner: RunnerAnswer | None, *, timeout: float, poll_interval: float,
-                     deadline: float | None = None) -> CatalogTest:
-    """Run the catalog's test connection for one registered service. `masked_config`: the config as
-    registered, secrets as the mask (or their ``secret:`` references)."""
-    if runner is not None and not runner.ok:
-        return CatalogTest("unavailable", runner.why_not())
+def run_catalog_test(api: IngestionApi, service_name: str, service_type: str, masked_config: dict[str, Any], *,
+                     timeout: float, poll_interval: float, deadline: float | None = None) -> CatalogTest:
+    """Run the catalog's test connection for one registered service (whose runner is known to be usable).
+    `masked_config`: the config as registered, secrets as the mask (or their ``secret:`` references)."""
     body = workflow_body(service_name, service_type, masked_config)
     try:
         workflow = api.create_workflow(body)

@@ -26,6 +26,7 @@ from scanner.ingestion.catalog_test import run_catalog_test
 from scanner.ingestion.pipeline import PipelineAction, PipelinePlan
 from scanner.openmetadata.client import CatalogClient, quote_name
 from scanner.openmetadata.ingestion_api import IngestionApi, RunnerAnswer
+from scanner.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,14 @@ class Handoff:
                 self._verify(item)
         except Exception as exc:  # noqa: BLE001 - one service's hand-off must not stop the others'
             log.debug("hand-off of %s failed", item.target.service_name, exc_info=True)
+            line = f"hand-off failed: {type(exc).__name__}: {redact(str(exc))[:300]}"
             plan = item.ingestion
             if plan is not None and plan.error is None:
-                plan.error, plan.taken = f"hand-off failed: {type(exc).__name__}: {exc}", "failed"
+                plan.error, plan.taken = line, "failed"
+            elif self.settings.verify_in_catalog and item.catalog_test is None:
+                from scanner.ingestion.catalog_test import CatalogTest
+
+                item.catalog_test = CatalogTest("error", line)
 
     # -- pipeline -----------------------------------------------------------------------------------
     def _service_ref(self, item) -> tuple[str, str]:
@@ -306,7 +312,7 @@ class Handoff:
             item.catalog_test = CatalogTest("error", f"the catalog's test-connection steps could not be read: {known}")
             return
         item.catalog_test = run_catalog_test(
-            self.api, item.target.service_name, config.service_type, config.dump(reveal_secrets=False), None,
+            self.api, item.target.service_name, config.service_type, config.dump(reveal_secrets=False),
             timeout=self.settings.verify_timeout, poll_interval=self.settings.poll_interval, deadline=deadline)
 
 

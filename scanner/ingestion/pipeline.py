@@ -30,10 +30,6 @@ SUFFIX = "_metadata_scanner"
 CREATE_KEYS = ("name", "displayName", "description", "pipelineType", "sourceConfig", "airflowConfig", "loggerLevel",
                "raiseOnError", "service", "owners", "provider", "domains", "processingEngine", "enableStreamableLogs")
 """Top-level keys of CreateIngestionPipelineRequest (``additionalProperties: false``)."""
-AIRFLOW_DEFAULTS = {"pausePipeline": False, "concurrency": 1, "pipelineTimezone": "UTC", "retries": 0,
-                    "retryDelay": 300, "pipelineCatchup": False, "maxActiveRuns": 1,
-                    "workflowDefaultView": "tree", "workflowDefaultViewOrientation": "LR"}
-"""AirflowConfig's schema defaults, which the server fills in when it stores a pipeline."""
 _SPECIAL = re.compile(r"""[&/\\#, +()$~%.'":*?<>{}]""")
 
 
