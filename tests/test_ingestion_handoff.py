@@ -373,3 +373,17 @@ def test_openmetadata_ingestion_accepts_every_body_scanner_sends(tmp_path, run_c
     proc = subprocess.run([str(om_ingestion), "-c", JUDGE, str(path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout) == ["ok"] * len(bodies)
+
+
+def test_a_catalog_step_that_quotes_the_password_is_masked(tmp_path, run_cli):
+    """The catalog's step messages are outside text: a password they quote never reaches the report."""
+    (tmp_path / "config.toml").write_text("[ingestion]\npoll_interval = 0.1\n")
+    with FakeOpenMetadata(bot_token=BOT_TOKEN, runner="airflow") as catalog, \
+            FakeSuperset(users={"admin": FakeUser(PASSWORD)}) as fake:
+        first = run_cli("scan", "--output", "json", env=_superset_env(catalog, fake))
+        name = json.loads(first.stdout)["targets"][0]["service_name"]
+        catalog.test_connection_overrides[name] = {"CheckAccess": (False, f"login admin:{PASSWORD} refused")}
+        for output in ("json", "table"):
+            result = run_cli("scan", "--output", output, "--verify-in-catalog", env=_superset_env(catalog, fake))
+            assert result.code == 1 and "CheckAccess" in result.stdout
+            assert PASSWORD not in result.stdout + result.stderr
