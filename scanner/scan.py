@@ -271,7 +271,7 @@ def _hand_off(result: RunResult, catalog: CatalogClient, settings: Settings, run
     problem = handoff.runner_problem()
     if runner is not None or problem:
         result.runner = {"usable": problem is None, "platform": runner.platform if runner else None,
-                         "version": None, "reason": problem}
+                         "reason": problem}
 
 
 def _plan_ingestion(item: PlanItem, catalog: CatalogClient | None, settings: Settings):

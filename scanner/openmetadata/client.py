@@ -139,7 +139,8 @@ class CatalogClient:
             return self._pool
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _call(self, method: str, path: str, *, ok: tuple[int, ...] = (200,), json: Any = None) -> Response:
+    def call(self, method: str, path: str, *, ok: tuple[int, ...] = (200,), json: Any = None) -> Response:
+        """One request to the API (`path` below ``/api/v1``); any answer outside `ok` is a `CatalogError` line."""
         url = self.api + path
         shown = urlsplit(url).path  # the path really requested, whatever OPENMETADATA_HOST holds
         if self._refusal:
@@ -188,7 +189,7 @@ class CatalogClient:
         return f"catalog {method} {shown}: {_short(reason)}"
 
     @staticmethod
-    def _json(resp: Response) -> Any:
+    def json_body(resp: Response) -> Any:
         """The body as JSON, or a CatalogError line saying what came instead (HTML, empty, text)."""
         try:
             return resp.json()
@@ -196,43 +197,43 @@ class CatalogClient:
             raise CatalogError(f"{_where(resp)}: {_not_json(resp)}", status=resp.status_code) from None
 
     @staticmethod
-    def _shape(resp: Response, what: str) -> CatalogError:
+    def shape_error(resp: Response, what: str) -> CatalogError:
         return CatalogError(f"{_where(resp)}: answered JSON of the wrong shape ({what}); is OPENMETADATA_HOST "
                             "an OpenMetadata server?", status=resp.status_code)
 
     # -- API ------------------------------------------------------------------------------------
     def server_version(self) -> str:
-        resp = self._call("GET", "/system/version")
-        body = self._json(resp)
+        resp = self.call("GET", "/system/version")
+        body = self.json_body(resp)
         if not isinstance(body, dict):
-            raise self._shape(resp, f"expected an object with a 'version', got {_kind(body)}")
+            raise self.shape_error(resp, f"expected an object with a 'version', got {kind_of(body)}")
         version = body.get("version")
         if not isinstance(version, str) or not version.strip():
-            raise self._shape(resp, f"'version' is {_kind(version)}, not a version string")
+            raise self.shape_error(resp, f"'version' is {kind_of(version)}, not a version string")
         return version.strip()[:64]
 
     def get_service(self, name: str) -> dict[str, Any] | None:
         """The service named `name` (soft-deleted included), or None."""
         path = f"{SERVICES}/name/{quote(quote_name(name), safe='')}?fields=owners,tags,domains&include=all"
-        resp = self._call("GET", path, ok=(200, 404))
+        resp = self.call("GET", path, ok=(200, 404))
         if resp.status_code == 404:
             return None
-        entity = self._json(resp)
+        entity = self.json_body(resp)
         problem = entity_problem(entity)
         if problem:
-            raise self._shape(resp, f"the service {problem}")
+            raise self.shape_error(resp, f"the service {problem}")
         return entity
 
     def count_services(self) -> int:
         """How many dashboard services the catalog holds (soft-deleted included)."""
-        resp = self._call("GET", f"{SERVICES}?limit=1&include=all")
-        body = self._json(resp)
+        resp = self.call("GET", f"{SERVICES}?limit=1&include=all")
+        body = self.json_body(resp)
         paging = body.get("paging") if isinstance(body, dict) else None
         if not isinstance(body, dict) or not isinstance(paging, dict | None):
-            raise self._shape(resp, f"expected a list page with 'paging', got {_kind(body)}")
+            raise self.shape_error(resp, f"expected a list page with 'paging', got {kind_of(body)}")
         total = (paging or {}).get("total") or 0
         if not isinstance(total, int) or isinstance(total, bool) or total < 0:
-            raise self._shape(resp, f"'paging.total' is {_kind(total)}, not a count")
+            raise self.shape_error(resp, f"'paging.total' is {kind_of(total)}, not a count")
         return total
 
     def list_services(self, page_size: int = LIST_PAGE, *, deadline: float | None = None,
@@ -253,7 +254,7 @@ class CatalogClient:
             query = f"?fields=owners,tags,domains&include=all&limit={page_size}"
             if after:
                 query += f"&after={quote(after, safe='')}"
-            resp = self._call("GET", SERVICES + query)
+            resp = self.call("GET", SERVICES + query)
             data, after, total = self._page(resp)
             pages += 1
             if pages == 1 and total is not None:
@@ -278,36 +279,41 @@ class CatalogClient:
 
     def _page(self, resp: Response) -> tuple[list[dict[str, Any]], str | None, int | None]:
         """A list page's ``data``, ``paging.after`` and ``paging.total``, each checked."""
-        body = self._json(resp)
+        body = self.json_body(resp)
         if not isinstance(body, dict):
-            raise self._shape(resp, f"expected a list page {{data, paging}}, got {_kind(body)}")
+            raise self.shape_error(resp, f"expected a list page {{data, paging}}, got {kind_of(body)}")
         data = body.get("data")
         if not isinstance(data, list):
-            raise self._shape(resp, f"'data' is {_kind(data)}, not a list")
+            raise self.shape_error(resp, f"'data' is {kind_of(data)}, not a list")
         for n, entity in enumerate(data):
             problem = entity_problem(entity)
             if problem:
-                raise self._shape(resp, f"data[{n}] {problem}")
+                raise self.shape_error(resp, f"data[{n}] {problem}")
         paging = body.get("paging")
         if not isinstance(paging, dict | None):
-            raise self._shape(resp, f"'paging' is {_kind(paging)}, not an object")
+            raise self.shape_error(resp, f"'paging' is {kind_of(paging)}, not an object")
         after = (paging or {}).get("after")
         if not isinstance(after, str | None):
-            raise self._shape(resp, f"'paging.after' is {_kind(after)}, not a cursor")
+            raise self.shape_error(resp, f"'paging.after' is {kind_of(after)}, not a cursor")
         total = (paging or {}).get("total")
         if not isinstance(total, int) or isinstance(total, bool) or total < 0:
             total = None
         return data, after, total
 
     def put_service(self, payload: dict[str, Any]) -> PutResult:
-        resp = self._call("PUT", SERVICES, ok=(200, 201), json=payload)
+        return self.put_entity(SERVICES, payload, "the service")
+
+    def put_entity(self, path: str, payload: dict[str, Any], what: str) -> PutResult:
+        """An upsert (``PUT``: 201 created, 200 updated or unchanged, ``X-OpenMetadata-Change`` says which) of
+        an entity that answers with an ``id``."""
+        resp = self.call("PUT", path, ok=(200, 201), json=payload)
         try:
-            entity = self._json(resp)
+            entity = self.json_body(resp)
         except CatalogError as exc:
             raise CatalogError(f"{exc} (whether it was written is unknown: a re-run will tell)",
                                status=resp.status_code) from None
-        if not isinstance(entity, dict):
-            raise self._shape(resp, f"expected the service, got {_kind(entity)}")
+        if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
+            raise self.shape_error(resp, f"expected {what} with an 'id', got {kind_of(entity)}")
         change = resp.headers.get("X-OpenMetadata-Change", "entityCreated" if resp.status_code == 201 else "")
         return PutResult(resp.status_code, change, entity)
 
@@ -315,17 +321,17 @@ class CatalogClient:
         """PUT ``/bulk``; None when the server has no such route (404/405): then use per-item PUT."""
         if self.bulk_supported is False:
             return None
-        resp = self._call("PUT", f"{SERVICES}/bulk?async=false", ok=(200, 404, 405), json=payloads)
+        resp = self.call("PUT", f"{SERVICES}/bulk?async=false", ok=(200, 404, 405), json=payloads)
         if resp.status_code in (404, 405):
             self.bulk_supported = False
             return None
-        body = self._json(resp)
+        body = self.json_body(resp)
         if not isinstance(body, dict):
-            raise self._shape(resp, f"expected a bulk result, got {_kind(body)}")
+            raise self.shape_error(resp, f"expected a bulk result, got {kind_of(body)}")
         for key in ("successRequest", "failedRequest"):
             entries = body.get(key)
             if not isinstance(entries, list | None) or any(not isinstance(e, dict) for e in entries or []):
-                raise self._shape(resp, f"'{key}' is not a list of results")
+                raise self.shape_error(resp, f"'{key}' is not a list of results")
         self.bulk_supported = True
         return body
 
@@ -333,7 +339,7 @@ class CatalogClient:
         """Soft-delete (restorable: ``PUT .../restore`` or a new PUT) the service and its children.
         False when there is nothing to delete (unknown, or already deleted)."""
         path = f"{SERVICES}/name/{quote(quote_name(name), safe='')}?hardDelete=false&recursive=true"
-        resp = self._call("DELETE", path, ok=(200, 404))
+        resp = self.call("DELETE", path, ok=(200, 404))
         return resp.status_code == 200
 
     def resolve_owner(self, owner: str) -> dict[str, str]:
@@ -342,12 +348,12 @@ class CatalogClient:
             if owner in self._refs:
                 return self._refs[owner]
         kind, _, name = owner.partition(":")
-        resp = self._call("GET", f"/{kind}s/name/{quote(name, safe='')}", ok=(200, 404))
+        resp = self.call("GET", f"/{kind}s/name/{quote(name, safe='')}", ok=(200, 404))
         if resp.status_code == 404:
             raise CatalogError(f"owner {owner!r} does not exist in the catalog")
-        body = self._json(resp)
+        body = self.json_body(resp)
         if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
-            raise self._shape(resp, f"expected the {kind} with an 'id', got {_kind(body)}")
+            raise self.shape_error(resp, f"expected the {kind} with an 'id', got {kind_of(body)}")
         ref = {"id": body["id"], "type": kind}
         with self._refs_lock:
             self._refs[owner] = ref
@@ -366,15 +372,15 @@ _OPTIONAL = {"connection": dict, "owners": list, "tags": list, "domains": list, 
 def entity_problem(entity: Any) -> str | None:
     """What is wrong with a service entity as the plan reads it, or None."""
     if not isinstance(entity, dict):
-        return f"is {_kind(entity)}, not an object"
+        return f"is {kind_of(entity)}, not an object"
     if not isinstance(entity.get("name"), str) or not entity["name"]:
-        return f"has no 'name' (got {_kind(entity.get('name'))})"
+        return f"has no 'name' (got {kind_of(entity.get('name'))})"
     for key, kind in _OPTIONAL.items():
         if entity.get(key) is not None and not isinstance(entity[key], kind):
-            return f"{entity['name']!r} has '{key}' as {_kind(entity[key])}"
+            return f"{entity['name']!r} has '{key}' as {kind_of(entity[key])}"
     config = (entity.get("connection") or {}).get("config")
     if config is not None and not isinstance(config, dict):
-        return f"{entity['name']!r} has 'connection.config' as {_kind(config)}"
+        return f"{entity['name']!r} has 'connection.config' as {kind_of(config)}"
     for key in ("owners", "tags"):
         if any(not isinstance(x, dict) for x in entity.get(key) or []):
             return f"{entity['name']!r} has '{key}' entries that are not objects"
@@ -383,7 +389,7 @@ def entity_problem(entity: Any) -> str | None:
     return None
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     if value is None:
         return "missing"
     if isinstance(value, bool):

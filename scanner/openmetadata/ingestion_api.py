@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from scanner.errors import CatalogError
-from scanner.openmetadata.client import CatalogClient, PutResult, _kind
+from scanner.openmetadata.client import CatalogClient, PutResult, kind_of
+from scanner.secrets import clip
 
 PIPELINES = "/services/ingestionPipelines"
 WORKFLOWS = "/automations/workflows"
@@ -46,14 +47,14 @@ class RunnerAnswer:
             text = "the catalog's pipeline runner is disabled (Pipeline Client Disabled)"
             return text + (": nothing runs pipelines there; enable it (PIPELINE_SERVICE_CLIENT_ENABLED=true) or run "
                            "the ingestion elsewhere" if with_fix else "")
-        reason = (self.reason or "no reason given").replace("\n", " ")[:300]
+        reason = clip((self.reason or "no reason given").replace("\n", " "), 300)
         platform = f"{self.platform} " if self.platform else ""
         return f"the catalog's pipeline runner {platform}is not usable (code {self.code}): {reason}"
 
 
 def _answer(body: Any) -> RunnerAnswer:
     if not isinstance(body, dict):
-        return RunnerAnswer(None, None, f"the runner answered {_kind(body)}, not a PipelineServiceClientResponse")
+        return RunnerAnswer(None, None, f"the runner answered {kind_of(body)}, not a PipelineServiceClientResponse")
     code = body.get("code")
     return RunnerAnswer(code if isinstance(code, int) and not isinstance(code, bool) else None,
                         body.get("platform") if isinstance(body.get("platform"), str) else None,
@@ -67,8 +68,8 @@ class IngestionApi:
 
     # -- runner -------------------------------------------------------------------------------------
     def runner_status(self) -> RunnerAnswer:
-        resp = self.client._call("GET", f"{PIPELINES}/status")
-        return _answer(self.client._json(resp))
+        resp = self.client.call("GET", f"{PIPELINES}/status")
+        return _answer(self.client.json_body(resp))
 
     # -- pipelines ----------------------------------------------------------------------------------
     def metadata_pipelines(self, service_fqn: str) -> list[dict[str, Any]]:
@@ -80,11 +81,11 @@ class IngestionApi:
                      f"&limit={PAGE}&include=non-deleted")
             if after:
                 query += f"&after={quote(after, safe='')}"
-            resp = self.client._call("GET", PIPELINES + query)
-            body = self.client._json(resp)
+            resp = self.client.call("GET", PIPELINES + query)
+            body = self.client.json_body(resp)
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list) or any(not isinstance(p, dict) for p in data):
-                raise self.client._shape(resp, "expected a list page of ingestion pipelines")
+                raise self.client.shape_error(resp, "expected a list page of ingestion pipelines")
             found += [p for p in data if _service_fqn(p) == service_fqn]
             after = (body.get("paging") or {}).get("after")
             if not after or not data:
@@ -92,29 +93,24 @@ class IngestionApi:
         raise CatalogError(f"catalog GET /api/v1{PIPELINES}: paging never ends for service {service_fqn}")
 
     def put_pipeline(self, body: dict[str, Any]) -> PutResult:
-        resp = self.client._call("PUT", PIPELINES, ok=(200, 201), json=body)
-        entity = self.client._json(resp)
-        if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
-            raise self.client._shape(resp, f"expected the ingestion pipeline with an 'id', got {_kind(entity)}")
-        change = resp.headers.get("X-OpenMetadata-Change", "entityCreated" if resp.status_code == 201 else "")
-        return PutResult(resp.status_code, change, entity)
+        return self.client.put_entity(PIPELINES, body, "the ingestion pipeline")
 
     def deploy(self, pipeline_id: str) -> RunnerAnswer:
-        resp = self.client._call("POST", f"{PIPELINES}/deploy/{quote(pipeline_id, safe='')}")
-        return _answer(self.client._json(resp))
+        resp = self.client.call("POST", f"{PIPELINES}/deploy/{quote(pipeline_id, safe='')}")
+        return _answer(self.client.json_body(resp))
 
     def trigger(self, pipeline_id: str) -> RunnerAnswer:
-        resp = self.client._call("POST", f"{PIPELINES}/trigger/{quote(pipeline_id, safe='')}")
-        return _answer(self.client._json(resp))
+        resp = self.client.call("POST", f"{PIPELINES}/trigger/{quote(pipeline_id, safe='')}")
+        return _answer(self.client.json_body(resp))
 
     def statuses(self, pipeline_fqn: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         """The pipeline's run statuses between the two times, newest first."""
         path = f"{PIPELINES}/{quote(pipeline_fqn, safe='')}/pipelineStatus?startTs={start_ms}&endTs={end_ms}"
-        resp = self.client._call("GET", path)
-        body = self.client._json(resp)
+        resp = self.client.call("GET", path)
+        body = self.client.json_body(resp)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
-            raise self.client._shape(resp, "expected a list page of pipeline statuses")
+            raise self.client.shape_error(resp, "expected a list page of pipeline statuses")
         return [s for s in data if isinstance(s, dict)]
 
     # -- the catalog's test connection (automations workflow) ---------------------------------------
@@ -122,47 +118,47 @@ class IngestionApi:
         """The steps the catalog's test connection runs for `service_type`, or None when it has none (e.g.
         CustomDashboard: its runner would fail before any step)."""
         name = quote(f"{service_type}.testConnectionDefinition", safe="")
-        resp = self.client._call("GET", f"/services/testConnectionDefinitions/name/{name}", ok=(200, 404))
+        resp = self.client.call("GET", f"/services/testConnectionDefinitions/name/{name}", ok=(200, 404))
         if resp.status_code == 404:
             return None
-        body = self.client._json(resp)
+        body = self.client.json_body(resp)
         return body if isinstance(body, dict) else None
 
     def create_workflow(self, body: dict[str, Any]) -> dict[str, Any]:
-        resp = self.client._call("POST", WORKFLOWS, ok=(200, 201), json=body)
-        entity = self.client._json(resp)
+        resp = self.client.call("POST", WORKFLOWS, ok=(200, 201), json=body)
+        entity = self.client.json_body(resp)
         if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
-            raise self.client._shape(resp, f"expected the workflow with an 'id', got {_kind(entity)}")
+            raise self.client.shape_error(resp, f"expected the workflow with an 'id', got {kind_of(entity)}")
         return entity
 
     def trigger_workflow(self, workflow_id: str) -> RunnerAnswer:
-        resp = self.client._call("POST", f"{WORKFLOWS}/trigger/{quote(workflow_id, safe='')}")
-        return _answer(self.client._json(resp))
+        resp = self.client.call("POST", f"{WORKFLOWS}/trigger/{quote(workflow_id, safe='')}")
+        return _answer(self.client.json_body(resp))
 
     def workflow(self, workflow_id: str) -> dict[str, Any]:
-        resp = self.client._call("GET", f"{WORKFLOWS}/{quote(workflow_id, safe='')}")
-        entity = self.client._json(resp)
+        resp = self.client.call("GET", f"{WORKFLOWS}/{quote(workflow_id, safe='')}")
+        entity = self.client.json_body(resp)
         if not isinstance(entity, dict):
-            raise self.client._shape(resp, f"expected the workflow, got {_kind(entity)}")
+            raise self.client.shape_error(resp, f"expected the workflow, got {kind_of(entity)}")
         return entity
 
     def delete_workflow(self, workflow_id: str) -> None:
-        self.client._call("DELETE", f"{WORKFLOWS}/{quote(workflow_id, safe='')}?hardDelete=true", ok=(200, 404))
+        self.client.call("DELETE", f"{WORKFLOWS}/{quote(workflow_id, safe='')}?hardDelete=true", ok=(200, 404))
 
     # -- AutoPilot ----------------------------------------------------------------------------------
     def autopilot(self) -> dict[str, Any] | None:
         """The AutoPilot application as installed, or None when the catalog has none."""
-        resp = self.client._call("GET", f"/apps/name/{AUTOPILOT}", ok=(200, 404))
+        resp = self.client.call("GET", f"/apps/name/{AUTOPILOT}", ok=(200, 404))
         if resp.status_code == 404:
             return None
-        app = self.client._json(resp)
+        app = self.client.json_body(resp)
         if not isinstance(app, dict):
-            raise self.client._shape(resp, f"expected the application, got {_kind(app)}")
+            raise self.client.shape_error(resp, f"expected the application, got {kind_of(app)}")
         return app
 
     def trigger_autopilot(self, service_fqn: str) -> None:
         """What the catalog's UI does right after a service is added: AutoPilot for that service."""
-        self.client._call("POST", f"/apps/trigger/{AUTOPILOT}",
+        self.client.call("POST", f"/apps/trigger/{AUTOPILOT}",
                           json={"entityLink": f"<#E::dashboardService::{service_fqn}>"})
 
 
