@@ -5,6 +5,7 @@ catalog's connection settings. For every platform, with a bot token and with a p
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from collections.abc import Callable
@@ -15,6 +16,9 @@ import pytest
 import requests
 from conftest import BOT_TOKEN, USER_TOKEN, catalog_env
 
+from scanner.demo import STAND_INS
+from scanner.openmetadata.schema import ConnectionSchema
+from scanner.registry import discover
 from scanner.secrets import MASK
 from scanner.testing.fake_looker import FakeLooker, LookerApiUser
 from scanner.testing.fake_superset import FakeSuperset, FakeUser
@@ -103,10 +107,14 @@ def person_edits(catalog, name: str, keys: dict[str, Any]) -> None:
     """A person changes the connection in the catalog's UI: the UI PUTs the whole config back, secrets masked."""
     headers = {"Authorization": f"Bearer {USER_TOKEN}"}
     current = requests.get(f"{catalog.url}{SERVICES}/name/{name}", headers=headers, timeout=10).json()
-    assert current["connection"]["config"] != stored_config(catalog, name)  # the person sees masked secrets
+    stored = stored_config(catalog, name)
+    if ConnectionSchema.of(stored["type"]).secret_paths(stored):  # the person sees masked secrets
+        assert current["connection"]["config"] != stored
     config = {**current["connection"]["config"], **keys}
     body = {"name": name, "serviceType": current["serviceType"], "description": current["description"],
             "connection": {"config": config}}
+    if current.get("displayName"):
+        body["displayName"] = current["displayName"]
     resp = requests.put(catalog.url + SERVICES, json=body, headers=headers, timeout=10)
     assert resp.status_code == 200, resp.text
 
@@ -210,3 +218,106 @@ def test_a_newer_catalog_is_warned_about_once(run_cli, catalog, web, tmp_path):
     result = run_cli("scan", "--config", str(config), "--output", "json", env=catalog_env(catalog))
     assert json.loads(result.stdout)["catalog"]["warning"] is None
     assert "connection schemas" not in result.stderr
+
+
+# -- every platform: the demo's stand-ins, each registered as a user would ---------------------------------------------
+
+EVERY = sorted(STAND_INS)
+
+
+def installed_plugins() -> dict[str, Any]:
+    return {entry.name: entry.plugin for entry in discover() if entry.enabled}
+
+
+def test_every_installed_platform_is_in_the_every_platform_checks():
+    assert sorted(installed_plugins()) == EVERY
+
+
+@contextlib.contextmanager
+def stand_in(platform: str, folder):
+    """The platform's stand-in, its user's variables and (for a TOML-only platform) the config file."""
+    kind = STAND_INS[platform]
+    secret = kind.secret()
+    with kind.start(secret, folder) as fake:
+        env = kind.env(fake, secret, "__FID", folder)
+        args: tuple[str, ...] = ()
+        if kind.toml:
+            config = folder / "config.toml"
+            config.write_text(kind.toml(fake).replace('instance = "demo"', 'instance = "fid"'))
+            args = ("--config", str(config))
+        yield env, args, secret
+
+
+def created_names(report: dict) -> list[str]:
+    assert {(t["status"], t["taken"]) for t in report["targets"]} == {("ok", "created")}, report["targets"]
+    return sorted(t["service_name"] for t in report["targets"])
+
+
+def scan_every(run_cli, env: dict[str, str], args: tuple[str, ...], secret: str, *more: str) -> dict:
+    result = run_cli("scan", "--output", "json", *args, *more, env=env)
+    assert result.code == 0, result.stderr
+    assert secret not in result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("platform", EVERY)
+def test_every_platform_settles_after_one_registration(platform, run_cli, catalog, tmp_path):
+    """Registered once with the bot token; then a dry run and a scan, with the bot's token and with a person's
+    (masked secrets), plan and take `unchanged` and send no PUT."""
+    with stand_in(platform, tmp_path) as (env, args, secret):
+        names = created_names(scan_every(run_cli, {**catalog_env(catalog, BOT_TOKEN), **env}, args, secret))
+        for name in names:  # the catalog filled its schema's defaults in, as OpenMetadata does
+            assert stored_config(catalog, name)["supportsMetadataExtraction"] is True
+        catalog.reset_log()
+        for token in (BOT_TOKEN, USER_TOKEN):
+            for more in (("--dry-run",), ()):
+                report = scan_every(run_cli, {**catalog_env(catalog, token), **env}, args, secret, *more)
+                assert {(t["service_name"], t["plan"]["action"], t["plan"]["reason"]) for t in report["targets"]} \
+                    == {(name, "unchanged", None) for name in names}, (token, more)
+                if not more:
+                    assert {t["taken"] for t in report["targets"]} == {"unchanged"}
+    assert catalog.calls("PUT") == []
+
+
+def mistyped(value: str) -> str:
+    """A value a person could type by mistake for an owned key: another address, or the text with a typo."""
+    return "http://typo.invalid:1" if value.startswith(("http://", "https://", "wss://")) else f"{value}-typo"
+
+
+@pytest.mark.parametrize("platform", EVERY)
+def test_every_platform_keeps_a_persons_settings_when_it_corrects_its_own_key(platform, run_cli, catalog, tmp_path):
+    """A person sets filter patterns (those the platform's schema has) and turns metadata extraction off, and
+    mistypes one key the plugin owns. The next scan corrects that key only: every key the person set is kept and
+    named as carried over, and the scan after that writes nothing."""
+    plugin = installed_plugins()[platform]
+    with stand_in(platform, tmp_path) as (env, args, secret):
+        env = {**catalog_env(catalog, USER_TOKEN), **env}
+        names = created_names(scan_every(run_cli, env, args, secret))
+        edits: dict[str, dict[str, Any]] = {}
+        for name in names:
+            stored = stored_config(catalog, name)
+            schema = ConnectionSchema.of(stored["type"])
+            persons = {k: v for k, v in COMMON.items() if k in schema.schema["properties"]}  # where the schema has it
+            assert "supportsMetadataExtraction" in persons and len(persons) >= 2, sorted(persons)
+            owned = next(k for k in plugin.config_keys if isinstance(stored.get(k), str)
+                         and (k,) not in schema.secret_paths(stored))
+            person_edits(catalog, name, {**persons, owned: mistyped(stored[owned])})
+            edits[name] = {"persons": persons, "edited": stored_config(catalog, name), "owned": owned,
+                           "right": stored[owned]}
+
+        catalog.reset_log()
+        report = scan_every(run_cli, env, args, secret)
+        by = {t["service_name"]: t for t in report["targets"]}
+        for name, edit in edits.items():
+            entry = by[name]
+            assert (entry["plan"]["action"], entry["taken"], entry["plan"]["changes"]) \
+                == ("update", "updated", ["connection"]), entry["plan"]
+            assert sorted(entry["plan"]["carried_over"]) == sorted(edit["persons"])
+            assert stored_config(catalog, name) == {**edit["edited"], edit["owned"]: edit["right"]}
+        # one write per corrected service (a catalog without /bulk answers 405 to the batch first)
+        assert sorted(c.json["name"] for c in catalog.calls("PUT") if c.status == 200) == sorted(edits)
+
+        catalog.reset_log()
+        settled = scan_every(run_cli, env, args, secret)
+    assert {t["taken"] for t in settled["targets"]} == {"unchanged"}
+    assert catalog.calls("PUT") == []
