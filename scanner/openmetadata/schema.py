@@ -2,8 +2,8 @@
 
 The schema set shipped in ``scanner/openmetadata/schemas/`` is the one ``openmetadata-ingestion``
 generates its pydantic models from (``DashboardConnection.model_json_schema()``; its version is in
-``SOURCE.json``; ``tools/refresh_om_schemas.py`` regenerates it). Everything scanner needs to know
-about a connection's shape comes from there, for every dashboard service type:
+``SOURCE.json``; ``python -m scanner.openmetadata.schemas.refresh`` regenerates it). Everything scanner
+needs to know about a connection's shape comes from there, for every dashboard service type:
 
 * which keys exist and which are forbidden (``additionalProperties``), checked with ``jsonschema``;
 * the defaults the server fills in when it stores a config (`with_defaults`), so a plan compares
