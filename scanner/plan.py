@@ -61,6 +61,7 @@ class PlanItem:
     ingestion: Any = None             # scanner.ingestion.pipeline.PipelinePlan, with [ingestion] pipeline/autopilot
     catalog_test: Any = None          # scanner.ingestion.catalog_test.CatalogTest, with verify_in_catalog
     secret_refs: list[str] = field(default_factory=list)  # ids the registered config references ([secrets])
+    derived: ConnectionConfig | None = None  # the config as the plugin derived it, before carry-over (inventory hash)
 
     @property
     def warnings(self) -> list[str]:
@@ -110,7 +111,7 @@ def plan_item(target: Target, probe: ProbeResult, request: CreateDashboardServic
     if request is None:
         return PlanItem(target, probe, Action.SKIP, reason=build_error or "no request")
     if current is None:
-        return PlanItem(target, probe, Action.CREATE, request=request)
+        return PlanItem(target, probe, Action.CREATE, request=request, derived=_config(request))
     theirs = foreign_address(request, current)
     if theirs is not None and not ours and not adopt:
         name = target.service_name
@@ -122,10 +123,15 @@ def plan_item(target: Target, probe: ProbeResult, request: CreateDashboardServic
     changes, unverified = diff(merged, current)
     action = Action.UPDATE if changes else Action.UNCHANGED
     return PlanItem(target, probe, action, reason=", ".join(changes), changes=changes,
-                    request=merged, secrets_unverified=unverified, carried=carried, ours=ours or adopt,
+                    request=merged, derived=_config(request), secrets_unverified=unverified, carried=carried,
+                    ours=ours or adopt,
                     service_id=current.get("id") if isinstance(current.get("id"), str) else None,
                     service_fqn=current.get("fullyQualifiedName") if isinstance(current.get("fullyQualifiedName"),
                                                                                   str) else None)
+
+
+def _config(request: CreateDashboardService) -> ConnectionConfig | None:
+    return request.connection.config if request.connection is not None else None
 
 
 def foreign_address(request: CreateDashboardService, current: dict[str, Any]) -> str | None:

@@ -40,9 +40,11 @@ def settings_fingerprint(settings: Settings) -> str:
 
 def _record(item: PlanItem, inventory: Inventory, registered: bool) -> TargetRecord:
     config_hash = None
-    if item.request is not None and item.request.connection is not None:
-        # the config as sent (a dump of the config alone: the whole request's model_dump costs 3x more)
-        config_hash = inventory.config_hash(item.request.connection.config.dump(reveal_secrets=True))
+    if item.derived is not None:
+        # the config as derived from the instance, not as merged with what the catalog holds (its defaults and a
+        # person's keys would make a create and the identical scan after it differ); a dump of the config alone,
+        # since the whole request's model_dump costs 3x more
+        config_hash = inventory.config_hash(item.derived.dump(reveal_secrets=True))
     probe = item.probe
     observation = Observation(
         service_name=item.target.service_name, platform=item.target.platform,

@@ -263,7 +263,7 @@ def scan_every(run_cli, env: dict[str, str], args: tuple[str, ...], secret: str,
 @pytest.mark.parametrize("platform", EVERY)
 def test_every_platform_settles_after_one_registration(platform, run_cli, catalog, tmp_path):
     """Registered once with the bot token; then a dry run and a scan, with the bot's token and with a person's
-    (masked secrets), plan and take `unchanged` and send no PUT."""
+    (masked secrets), plan and take `unchanged`, send no PUT and report no drift."""
     with stand_in(platform, tmp_path) as (env, args, secret):
         names = created_names(scan_every(run_cli, {**catalog_env(catalog, BOT_TOKEN), **env}, args, secret))
         for name in names:  # the catalog filled its schema's defaults in, as OpenMetadata does
@@ -274,6 +274,7 @@ def test_every_platform_settles_after_one_registration(platform, run_cli, catalo
                 report = scan_every(run_cli, {**catalog_env(catalog, token), **env}, args, secret, *more)
                 assert {(t["service_name"], t["plan"]["action"], t["plan"]["reason"]) for t in report["targets"]} \
                     == {(name, "unchanged", None) for name in names}, (token, more)
+                assert report["drift"] == [], (token, more)  # the inventory saw no change of the instances either
                 if not more:
                     assert {t["taken"] for t in report["targets"]} == {"unchanged"}
     assert catalog.calls("PUT") == []
