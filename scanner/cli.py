@@ -363,7 +363,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
                  r["credential"] or f"none: {r['to_register']}") for r in identified],
                title=f"{len(identified)} of {len(rows)} candidate(s) identified")
     for problem in result.problems:
-        console.print(f"! {problem.origin}: {problem.message}", markup=False)
+        console.print(f"! {problem.origin}: {problem.message}" + (f" ({problem.hint})" if problem.hint else ""),
+                      markup=False)
     return int(ExitCode.OK)
 
 

@@ -45,6 +45,7 @@ class ConfigError(ScannerError):
     exit_code = ExitCode.USAGE
 
     def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+        self.message = message  # what is wrong, without where and hint (str(self) has all three)
         self.where = where
         self.hint = hint
         text = f"{where}: {message}" if where else message

@@ -165,6 +165,12 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
     from scanner.targets import Rejected, collect, with_rejected
 
     found = collect(settings, entries)  # a run that cannot start fails here, before the inventory is touched
+    if settings.credentials:  # a typo there would leave found instances unregistered without a word: exit 2
+        from scanner.discovery.credentials import from_toml
+
+        _, bad = from_toml(settings.credentials, {e.name: e.plugin for e in entries if e.plugin is not None})
+        if bad:
+            raise bad[0]
     targets = [t for t in found if not isinstance(t, Rejected)]  # an invalid target is reported, never probed
     unregistered: list[PlanItem] = []
     if discovery_configured(settings):  # instances nobody declared: identified, then probed when a credential applies

@@ -97,6 +97,37 @@ def test_bad_sweep_settings_are_one_line_and_exit_2(run_cli, tmp_path: Path):
         assert all(w in line for w in words), (body, line)
 
 
+BAD_CREDENTIALS = (
+    ("platform = 'supreset'\nhosts = ['127.0.0.1']", "#1.platform", "did you mean 'superset'?"),
+    ("hosts = ['127.0.0.1']", "#1.platform", "one of: custom"),
+    ("platform = 'superset'\nhosts = ['10.0.0.0/77']", "#1.hosts", "'10.0.0.0/77' is not a CIDR range"),
+    ("platform = 'superset'\nhosts = ['127.0.0.1']\nusrname = 'x'\npassword = 'y'", "#1.usrname",
+     "unknown key 'usrname' (did you mean 'username'?)"),
+    ("platform = 'superset'\nhosts = ['127.0.0.1']\nusername = 'x'\npassword = '${NOT_SET_ANYWHERE}'", "#1.password",
+     "NOT_SET_ANYWHERE"),
+)
+
+
+def test_a_bad_credentials_table_is_a_problem_for_discover_and_stops_scan_with_one_line(run_cli, tmp_path: Path):
+    """discover lists it with the others' results; scan stops before probing (exit 2): a credential with a typo would
+    leave the instances it was meant for unregistered without a word."""
+    for body, where, words in BAD_CREDENTIALS:
+        (tmp_path / "config.toml").write_text(f"[discovery]\nhosts = ['127.0.0.1']\nports = [9]\n"
+                                              f"[[credentials]]\n{body}\n")
+        found = run_cli("discover", "--output", "json")
+        assert found.code == 0, (body, found.stderr)
+        [problem] = json.loads(found.stdout)["problems"]
+        assert problem["origin"].endswith(f"[[credentials]]{where}") and words in " ".join(
+            (problem["message"], f"({problem['hint']})")), (body, problem)
+        table = run_cli("discover")
+        assert f"[[credentials]]{where}: " in table.stdout and words in table.stdout.replace("\n", " "), body
+
+        scan = run_cli("scan", "--dry-run", "--output", "json")
+        assert scan.code == 2 and scan.stdout == "", (body, scan.stdout, scan.stderr)
+        [line] = scan.stderr.strip().splitlines()
+        assert f"config.toml:[[credentials]]{where}" in line and words in line and "Traceback" not in line, line
+
+
 def _installed_package(root: Path, name: str, module_text: str, entry: str) -> None:
     """A distribution as pip would leave it: the module and its dist-info with a scanner.sources entry point."""
     (root / f"{name}.py").write_text(module_text)

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from scanner.errors import ConfigError
 from scanner.plugin import Plugin
+from scanner.settings import _did_you_mean
 
 META = ("platform", "hosts")
 
@@ -63,8 +64,9 @@ def from_toml(raw: Sequence[Any], plugins: Mapping[str, Plugin]) -> tuple[list[C
             values = dict(entry.values)
             platform = values.get("platform")
             if not isinstance(platform, str) or platform.lower() not in plugins:
+                close = _did_you_mean(platform, plugins) if isinstance(platform, str) else None
                 raise ConfigError(f"unknown or missing platform {platform!r}", where=f"{where}.platform",
-                                  hint="one of: " + ", ".join(sorted(plugins)))
+                                  hint=close or "one of: " + ", ".join(sorted(plugins)))
             hosts = values.get("hosts")
             if isinstance(hosts, str):
                 hosts = [hosts]
@@ -81,6 +83,11 @@ def from_toml(raw: Sequence[Any], plugins: Mapping[str, Plugin]) -> tuple[list[C
             if "url" in keys:
                 raise ConfigError("a [[credentials]] table has no url: it applies to the hosts it names",
                                   where=f"{where}.url", hint="declare a fixed instance as a [[targets]] table instead")
+            fields = [f for f in plugins[platform.lower()].settings_model.model_fields if f != "url"]
+            unknown = [k for k in keys if k not in fields]
+            if unknown:
+                raise ConfigError(f"unknown key {unknown[0]!r}", where=f"{where}.{unknown[0]}",
+                                  hint=_did_you_mean(unknown[0], [*META, *fields]))
             sets.append(CredentialSet(platform.lower(), tuple(h.strip() for h in hosts), keys, where,
                                       dict.fromkeys(keys, where)))
         except ConfigError as exc:

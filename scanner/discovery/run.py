@@ -201,7 +201,7 @@ def discovered_targets(settings: Settings, entries: list[PluginEntry],
     sources = {e.name: e.source for e in discover_sources() if e.enabled and e.name != "declared"}
     result = discover_instances(settings, entries, sources=sources)
     for problem in result.problems:
-        log.warning("%s: %s", problem.origin, problem.message)
+        log.warning("%s: %s%s", problem.origin, problem.message, f" ({problem.hint})" if problem.hint else "")
     plugins = {e.name: e.plugin for e in entries if e.plugin is not None}
     known = {canonical_address(t.url) for t in declared}
     targets: list[Target] = []
