@@ -34,6 +34,8 @@ from scanner.plugin import (
 )
 from scanner.secrets import redact
 
+MESSAGE_LIMIT = 1000  # characters of a step's message or hint (the URL itself stays whole in the report's url)
+
 log = logging.getLogger(__name__)
 
 _HTTP_STATUS: list[tuple[type[HttpError], Status, str]] = [
@@ -118,7 +120,7 @@ def run_probe(
                 step_status, text, step_hint = classify(exc)
                 if step_status is Status.TLS_ERROR and not isinstance(exc, StepFailed):
                     step_hint = tls_hint(plugin, text)
-                text, step_hint = redact(text), redact(step_hint or step.hint)
+                text, step_hint = _outside(text), _outside(step_hint or step.hint)
                 results.append(_failed(step, time.monotonic() - t0, text, step_hint))
                 if step.mandatory and status is Status.OK:
                     status, message, hint = step_status, f"{step.name}: {text}", step_hint
@@ -129,7 +131,7 @@ def run_probe(
             if warning:
                 text = "; ".join(ctx.warnings)
             results.append(StepResult(step.name, StepStatus.PASSED, step.mandatory,
-                                      (time.monotonic() - t0) * 1000, redact(text), "", warning))
+                                      (time.monotonic() - t0) * 1000, _outside(text), "", warning))
     finally:
         try:
             plugin.finish(ctx)
@@ -141,6 +143,12 @@ def run_probe(
         canonical_url=ctx.canonical_url or target.url, message=message, hint=hint,
         duration_ms=(time.monotonic() - started) * 1000, details=dict(ctx.details),
     )
+
+
+def _outside(text: str) -> str:
+    """A step's text for the report: secrets masked first, then cut, so one huge URL or body stays one line."""
+    text = redact(text)
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT - 1] + "…"
 
 
 def _failed(step, seconds: float, message: str, hint: str) -> StepResult:
