@@ -97,6 +97,19 @@ def test_bad_sweep_settings_are_one_line_and_exit_2(run_cli, tmp_path: Path):
         assert all(w in line for w in words), (body, line)
 
 
+def test_an_instance_declared_and_also_swept_is_listed_once_as_declared_with_its_credential(run_cli, tmp_path: Path):
+    with STAND_INS["superset"].start("disc-secret-2", tmp_path) as superset:
+        port = superset._server.port
+        (tmp_path / "config.toml").write_text(f"[discovery]\nhosts = ['127.0.0.1']\nports = [{port}]\n")
+        env = {"SUPERSET_URL": f"http://localhost:{port}/", "SUPERSET_USERNAME": "demo",
+               "SUPERSET_PASSWORD": "disc-secret-2"}
+        result = run_cli("discover", "--output", "json", env=env)
+    assert result.code == 0, result.stderr
+    [found] = json.loads(result.stdout)["candidates"]
+    assert (found["platform"], found["origin"], found["credential"], found["to_register"]) == \
+        ("superset", "env:SUPERSET_URL", "env:SUPERSET_URL", None)
+
+
 BAD_CREDENTIALS = (
     ("platform = 'supreset'\nhosts = ['127.0.0.1']", "#1.platform", "did you mean 'superset'?"),
     ("hosts = ['127.0.0.1']", "#1.platform", "one of: custom"),

@@ -163,7 +163,12 @@ def discover_instances(settings: Settings, entries: list[PluginEntry], *,
     sets: list[CredentialSet] = [*toml_sets, *from_environment(plugins, settings.env, settings.env_source)]
     result.credentials = {s.origin: s for s in sets}
     can_identify = identifiable(plugins)
-    unique = list({c.url: c for c in candidates}.values())
+    by_address: dict[str, Candidate] = {}
+    for candidate in candidates:  # one per address; a declared target wins over a source that found it too
+        key = canonical_address(candidate.url)
+        if key not in by_address or (candidate.note == DECLARED and by_address[key].note != DECLARED):
+            by_address[key] = candidate
+    unique = list(by_address.values())
 
     def one(candidate: Candidate) -> Found:
         left = max(0.1, deadline - time.monotonic())
