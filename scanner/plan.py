@@ -34,6 +34,19 @@ from scanner.plugin import Plugin, ProbeResult, Target
 from scanner.secrets import MASK
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """Which catalog services are scanner's, by the inventory: those it registered in this catalog, and those its
+    ``--prune`` soft-deleted there, while they are still deleted (so a returning target restores them; a service a
+    person created under that name since is not scanner's)."""
+
+    registered: frozenset[str] = frozenset()
+    pruned: frozenset[str] = frozenset()
+
+    def ours(self, name: str, current: dict[str, Any] | None) -> bool:
+        return name in self.registered or (name in self.pruned and bool(current and current.get("deleted")))
+
+
 class Action(str, enum.Enum):
     CREATE = "create"
     UPDATE = "update"
@@ -121,6 +134,15 @@ def plan_item(target: Target, probe: ProbeResult, request: CreateDashboardServic
         return PlanItem(target, probe, Action.CONFLICT, reason=reason, taken="conflict", error=reason)
     merged, carried = carry_over_config(carry_over_curated(request, current), current, config_keys)
     changes, unverified = diff(merged, current)
+    if changes and not ours and not adopt:
+        # same address, but not scanner's: a person's service (their own account, a service they retired) is
+        # never rewritten, restored or made scanner's without being asked
+        name = target.service_name
+        reason = (f"the catalog's service {name} points at this instance, but scanner did not register it (not in the "
+                  f"inventory), and writing would change it ({', '.join(changes)}), so it was left alone. Fix: take "
+                  f"it over with --adopt {name}, or give this target its own service name (TOML name = \"...\")")
+        return PlanItem(target, probe, Action.CONFLICT, reason=reason, changes=changes, taken="conflict",
+                        error=reason, secrets_unverified=unverified)
     action = Action.UPDATE if changes else Action.UNCHANGED
     return PlanItem(target, probe, action, reason=", ".join(changes), changes=changes,
                     request=merged, derived=_config(request), secrets_unverified=unverified, carried=carried,

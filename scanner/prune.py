@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.errors import CatalogError
+from scanner.naming import canonical_address
 from scanner.plugin import Status
 
 
@@ -27,6 +28,7 @@ class PruneReport:
     refused: str | None = None
     deleted: list[str] = field(default_factory=list)
     already_gone: list[str] = field(default_factory=list)  # deleted elsewhere before us
+    left: dict[str, str] = field(default_factory=dict)  # name -> why the catalog's service is no longer scanner's
     failed: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
 
@@ -36,7 +38,8 @@ class PruneReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"candidates": self.candidates, "refused": self.refused, "deleted": self.deleted,
-                "already_gone": self.already_gone, "failed": self.failed, "dry_run": self.dry_run}
+                "already_gone": self.already_gone, "left": self.left, "failed": self.failed,
+                "dry_run": self.dry_run}
 
 
 def refusal(items: list, candidates: list[str], registered_total: int, max_share: float) -> str | None:
@@ -61,14 +64,32 @@ def prune(items: list, inventory_targets: list[dict[str, Any]], catalog: Any, ca
     candidates = sorted(t["service_name"] for t in mine if t["state"] == "gone")
     report = PruneReport(candidates=candidates, dry_run=dry_run)
     report.refused = refusal(items, candidates, len(mine), max_share)
-    if report.refused or dry_run:
+    if report.refused:
         return report
+    urls = {t["service_name"]: t["url"] for t in mine}
     for name in candidates:
         try:
-            if catalog.soft_delete_service(name):
+            why = _not_ours_any_more(catalog.get_service(name), urls[name])
+            if why:
+                report.left[name] = why
+            elif dry_run:
+                continue
+            elif catalog.soft_delete_service(name):
                 report.deleted.append(name)
             else:
                 report.already_gone.append(name)
         except CatalogError as exc:
             report.failed[name] = str(exc)
     return report
+
+
+def _not_ours_any_more(current: dict[str, Any] | None, url: str) -> str | None:
+    """Why the catalog's service of that name is no longer the one scanner registered (a person replaced it with a
+    service for another instance), or None. The name alone is not proof: a prune checks the address first."""
+    if current is None or current.get("deleted"):
+        return None
+    held = ((current.get("connection") or {}).get("config") or {}).get("hostPort")
+    if not isinstance(held, str) or not held or canonical_address(held) == canonical_address(url):
+        return None
+    return (f"the catalog's service now points at {held}, not at {url} that scanner registered: someone else's "
+            "service, left alone")

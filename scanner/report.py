@@ -174,11 +174,13 @@ def _write_prune(result: RunResult, say) -> None:
         say("\nprune: no gone service that scanner registered here")
         return
     verb = "would soft-delete" if report.dry_run else "soft-deleted"
-    shown = report.candidates if report.dry_run else report.deleted
+    shown = [n for n in report.candidates if n not in report.left] if report.dry_run else report.deleted
     if shown:
         say(f"\nprune: {verb} {escape(', '.join(shown))} (restorable)")
     if report.already_gone:
         say(f"prune: already deleted elsewhere: {escape(', '.join(report.already_gone))}")
+    for name, why in report.left.items():
+        say(f"prune: left {escape(name)}: {escape(why)}")
     for name, error in report.failed.items():
         say(f"[red]✗[/] prune {escape(name)}: {escape(error)}", markup=True)
 

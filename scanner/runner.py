@@ -22,7 +22,7 @@ from queue import Empty, SimpleQueue
 
 from scanner.inventory.drift import Observation
 from scanner.inventory.store import Inventory, TargetRecord
-from scanner.plan import PlanItem
+from scanner.plan import Ownership, PlanItem
 from scanner.registry import PluginEntry
 from scanner.scan import RunResult, run_scan
 from scanner.secrets import redact
@@ -95,15 +95,16 @@ class _WriteJournal:
             if taken:
                 log.info("recorded %d catalog write(s) left pending by an earlier run", taken)
 
-    def owned(self) -> set[str] | None:
+    def owned(self) -> Ownership | None:
         if not self.catalog_host:
             return None
         try:
             names = self.inventory.registered(self.catalog_host)
+            pruned = self.inventory.pruned(self.catalog_host)
         except sqlite3.Error as exc:
             log.warning("the inventory could not say which services scanner registered: %s", exc)
-            return set()
-        return names | {w["service_name"] for w in self.unrecorded}
+            return Ownership()
+        return Ownership(frozenset(names | {w["service_name"] for w in self.unrecorded}), frozenset(pruned - names))
 
     def record(self, item: PlanItem) -> None:
         """Called from a registration thread as a write succeeds: handed to the writer, never waited for."""
@@ -173,6 +174,10 @@ def run_once(settings: Settings, entries: list[PluginEntry], *, prune: bool = Fa
             raise bad[0]
     targets = [t for t in found if not isinstance(t, Rejected)]  # an invalid target is reported, never probed
     unregistered: list[PlanItem] = []
+    if settings.inventory.enabled:  # refuse a file that is not scanner's inventory before a sweep probes anything
+        from scanner.inventory.store import check_usable
+
+        check_usable(settings.inventory.resolved_path(settings.env))
     if discovery_configured(settings):  # instances nobody declared: identified, then probed when a credential applies
         extra, unregistered = discovered_targets(settings, entries, targets)
         targets = [*targets, *extra]

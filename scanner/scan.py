@@ -32,7 +32,7 @@ from scanner.one_instance import OneInstance
 from scanner.openmetadata.client import LIST_PAGE, CatalogClient
 from scanner.openmetadata.schema import covered_server_versions
 from scanner.openmetadata.schema import source as schema_source
-from scanner.plan import Action, PlanItem, build_request, plan_item
+from scanner.plan import Action, Ownership, PlanItem, build_request, plan_item
 from scanner.plugin import Part, Plugin, ProbeResult, Status, Target
 from scanner.probe import run_probe
 from scanner.registry import PluginEntry
@@ -131,14 +131,14 @@ def run_scan(
     targets: list[Target] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_item: Callable[[PlanItem], None] | None = None,
-    owned: set[str] | None = None,
+    owned: Ownership | None = None,
     on_written: Callable[[PlanItem], None] | None = None,
     stop: threading.Event | None = None,
 ) -> RunResult:
     """Run one scan. Raises ConfigError (bad settings) or CatalogError (catalog unusable at start).
     `targets` may be collected beforehand (`collect_targets`), so bad input fails before anything else.
-    `owned`: service names scanner registered in this catalog (the inventory's memory); a service of
-    another name that points elsewhere is a conflict, not an update. `on_written` is called from a
+    `owned`: the services that are scanner's in this catalog (the inventory's memory); a service that is not
+    scanner's is never rewritten without --adopt (a conflict). `on_written` is called from a
     registration thread the moment each catalog write succeeds. Once `stop` is set no new probe starts and
     the targets not yet done are reported as interrupted (``result.interrupted``)."""
     previous = sys.getswitchinterval()
@@ -180,7 +180,7 @@ def _run_scan(settings: Settings, entries: list[PluginEntry], *, targets, on_sta
         def work(target: Target) -> list[PlanItem]:
             with gate(target.url):
                 items = _probe_and_plan(plugins[target.platform], target, catalog, settings, run_end, known,
-                                        owned or frozenset())
+                                        owned or Ownership())
             for item in items:
                 parent[id(item.target)] = id(target)
             return items
@@ -332,8 +332,8 @@ def _known_services(catalog: CatalogClient, targets: int, run_end: float | None 
 
 
 def _probe_and_plan(plugin: Plugin, target: Target, catalog: CatalogClient | None, settings: Settings,
-                    run_end: float | None = None, known: dict[str, dict] | None = None,
-                    owned: frozenset[str] | set[str] = frozenset()) -> list[PlanItem]:
+                    run_end: float | None, known: dict[str, dict] | None,
+                    owned: Ownership) -> list[PlanItem]:
     scan = settings.scan
     t0 = time.monotonic()
     budget, which = scan.target_deadline, "target deadline"
@@ -393,7 +393,7 @@ def part_of(plugin: Plugin, target: Target, probe: ProbeResult, part: Part) -> t
 
 
 def _plan_one(plugin: Plugin, target: Target, probe: ProbeResult, catalog: CatalogClient | None,
-              settings: Settings, known: dict[str, dict] | None, owned) -> PlanItem:
+              settings: Settings, known: dict[str, dict] | None, owned: Ownership) -> PlanItem:
     refs: list[str] = []
     try:
         owners = [catalog.resolve_owner(o) for o in target.service.owners] if catalog else None
@@ -412,7 +412,7 @@ def _plan_one(plugin: Plugin, target: Target, probe: ProbeResult, catalog: Catal
     except CatalogError as exc:
         return _failed_plan(target, probe, str(exc))
     item = plan_item(target, probe, request, current, config_keys=plugin.config_keys,
-                     ours=target.service_name in owned, adopt=target.service_name in settings.scan.adopt)
+                     ours=owned.ours(target.service_name, current), adopt=target.service_name in settings.scan.adopt)
     item.secret_refs = refs
     item.ingestion = _plan_ingestion(item, catalog, settings)
     return item

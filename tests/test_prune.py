@@ -122,3 +122,23 @@ def test_a_gone_target_scanner_never_registered_is_left_alone(registered, catalo
     result, report = registered(urls(web, NAMES), "--prune")
     assert ("custom_f", "gone") in [(d["service_name"], d["kind"]) for d in report["drift"]]
     assert report["prune"]["candidates"] == [] and catalog.calls("DELETE") == [] and deleted(catalog) == []
+
+
+def test_a_persons_new_service_under_a_gone_services_name_is_left_alone(registered, catalog, web):
+    """The name alone is not proof: a person replaced scanner's gone custom_e with a service for another instance."""
+    result, report = registered(urls(web, NAMES[:4]))
+    assert result.code == 0 and report["prune"] is None
+    headers = {"Authorization": f"Bearer {USER_TOKEN}"}
+    services = catalog.api_url + "/v1/services/dashboardServices"
+    resp = requests.delete(services + "/name/custom_e?hardDelete=true&recursive=true", headers=headers, timeout=10)
+    assert resp.status_code == 200, resp.text
+    body = {"name": "custom_e", "serviceType": "CustomDashboard", "description": "Bob's, another host",
+            "connection": {"config": {"type": "CustomDashboard", "hostPort": "http://127.0.0.1:3/"}}}
+    assert requests.put(services, json=body, headers=headers, timeout=10).status_code == 201
+
+    catalog.reset_log()
+    for args in (("--prune", "--dry-run"), ("--prune",)):
+        result, report = registered(urls(web, NAMES[:4]), *args)
+        assert result.code == 0, result.stderr
+        assert report["prune"]["deleted"] == [] and "http://127.0.0.1:3/" in report["prune"]["left"]["custom_e"]
+    assert catalog.calls("DELETE") == [] and deleted(catalog) == []

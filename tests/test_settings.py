@@ -105,11 +105,11 @@ def test_example_config_commented_targets_are_valid_when_uncommented(tmp_path):
     examples = text.split("# More examples", 1)[1].split("\n", 1)[1]
     uncommented = re.sub(r"^# ?(?!#)", "", examples, flags=re.MULTILINE)
     (tmp_path / "c.toml").write_text(uncommented)
-    env = {"SUPERSET_PASSWORD_FINANCE": "a", "LOOKERSDK_CLIENT_ID": "b", "LOOKERSDK_CLIENT_SECRET": "c",
-           "TABLEAU_TOKEN_SECRET": "d", "METABASE_API_KEY": "e", "REDASH_API_KEY": "f", "LIGHTDASH_API_KEY": "g",
-           "GRAFANA_SERVICE_ACCOUNT_TOKEN": "h", "AZURE_CLIENT_ID": "i", "AZURE_CLIENT_SECRET": "j",
-           "MODE_API_TOKEN": "k", "MODE_API_SECRET": "l", "DOMO_CLIENT_ID": "m", "DOMO_CLIENT_SECRET": "n",
-           "QCS_API_KEY": "o"}
+    env = {"SUPERSET_FINANCE_PASSWORD": "a", "LOOKER_ACME_CLIENT_ID": "b", "LOOKER_ACME_CLIENT_SECRET": "c",
+           "TABLEAU_SALES_TOKEN_SECRET": "d", "METABASE_OPS_API_KEY": "e", "REDASH_MAIN_API_KEY": "f",
+           "LIGHTDASH_CLOUD_API_KEY": "g", "GRAFANA_OPS_TOKEN": "h", "POWERBI_CONTOSO_CLIENT_ID": "i",
+           "POWERBI_CONTOSO_CLIENT_SECRET": "j", "MODE_ACME_API_TOKEN": "k", "MODE_ACME_API_SECRET": "l",
+           "DOMO_ACME_CLIENT_ID": "m", "DOMO_ACME_CLIENT_SECRET": "n", "QLIKCLOUD_ACME_API_KEY": "o"}
     settings = load_settings(config=str(tmp_path / "c.toml"), environ=env)
     targets = collect_targets(settings, registry.discover())
     assert [t.service_name for t in targets] == ["superset_finance", "looker_acme_cloud_looker_com", "tableau_sales",

@@ -1,6 +1,6 @@
-"""Never take over what is not scanner's: a service of the name scanner would choose that a person registered
-for another address is a conflict, left alone, unless the user adopts it; scanner's own services follow their
-instance when it moves."""
+"""Never take over what is not scanner's: a service of the name scanner would choose that scanner did not register
+(for another address, or for this instance with other settings, or retired by a person) is a conflict, left alone,
+unless the user adopts it; scanner's own services follow their instance when it moves."""
 
 from __future__ import annotations
 
@@ -69,12 +69,55 @@ def test_adopt_takes_the_service_over_and_keeps_what_the_person_curated(run_cli,
     assert result.code == 0 and entry["taken"] == "unchanged"
 
 
-def test_the_same_address_spelled_otherwise_is_not_a_conflict(run_cli, catalog):
+def test_a_persons_service_at_the_same_address_is_left_alone_until_adopted(run_cli, catalog):
+    """The same instance (its address spelled otherwise), registered by a person with their own account: scanner
+    neither rewrites it nor counts it as its own; --adopt does both, keeping what the person curated."""
     with FakeSuperset(users={"scanner": FakeUser(PASSWORD)}) as fake:
         persons_service(catalog, fake.url.replace("http://", "HTTP://") + "/")
+        before = json.dumps(catalog.services, sort_keys=True)
+        env = {**catalog_env(catalog), **env_for(fake.url)}
+        catalog.reset_log()
+        result, [entry] = scan(run_cli, env)
+        assert result.code == 1, result.stderr
+        assert (entry["plan"]["action"], entry["taken"]) == ("conflict", "conflict")
+        assert "points at this instance, but scanner did not register it" in entry["error"]
+        assert "--adopt superset_prod" in entry["error"] and "connection" in entry["error"]
+        assert catalog.calls("PUT") == [] and json.dumps(catalog.services, sort_keys=True) == before
+
+        result, [entry] = scan(run_cli, env, "--adopt", "superset_prod")
+        assert result.code == 0 and (entry["plan"]["action"], entry["taken"]) == ("update", "updated")
+        assert catalog.services["superset_prod"]["description"] == "Finance's Superset"
+        result, [entry] = scan(run_cli, env)
+    assert result.code == 0 and entry["taken"] == "unchanged"  # adopted: scanner's from now on
+
+
+def test_a_service_a_person_retired_is_not_brought_back(run_cli, catalog):
+    with FakeSuperset(users={"scanner": FakeUser(PASSWORD)}) as fake:
+        persons_service(catalog, fake.url)
+        resp = requests.delete(f"{catalog.url}{SERVICES}/name/superset_prod?hardDelete=false&recursive=true",
+                               headers={"Authorization": f"Bearer {USER_TOKEN}"}, timeout=10)
+        assert resp.status_code == 200, resp.text
+        catalog.reset_log()
         result, [entry] = scan(run_cli, {**catalog_env(catalog), **env_for(fake.url)})
+    assert result.code == 1 and (entry["plan"]["action"], entry["taken"]) == ("conflict", "conflict")
+    assert "restore (soft-deleted)" in entry["error"] and "--adopt superset_prod" in entry["error"]
+    assert catalog.calls("PUT") == [] and catalog.services["superset_prod"]["deleted"] is True
+
+
+def test_a_service_identical_to_scanners_is_unchanged_but_not_made_scanners(run_cli, catalog, tmp_path):
+    """What scanner would register, already there (scanner's own, from an inventory that is gone): nothing to write,
+    and without --adopt it stays outside scanner's care (no pipeline)."""
+    with FakeSuperset(users={"scanner": FakeUser(PASSWORD)}) as fake:
+        env = {**catalog_env(catalog), **env_for(fake.url)}
+        first, _ = scan(run_cli, env)
+        assert first.code == 0
+        env["SCANNER_INVENTORY"] = str(tmp_path / "another-inventory.sqlite3")
+        catalog.reset_log()
+        result, [entry] = scan(run_cli, env, "--ingest")
     assert result.code == 0, result.stderr
-    assert (entry["plan"]["action"], entry["taken"]) == ("update", "updated")
+    assert (entry["plan"]["action"], entry["taken"]) == ("unchanged", "unchanged")
+    assert entry["ingestion"]["action"] == "skip" and "--adopt superset_prod" in entry["ingestion"]["reason"]
+    assert catalog.calls("PUT") == []
 
 
 def test_scanners_own_service_follows_its_instance_when_it_moves(run_cli, catalog):

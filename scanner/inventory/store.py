@@ -8,6 +8,10 @@
 - No secret is ever written. A connection config, which holds secrets, is kept only as an
   HMAC-SHA256 under a key stored in a separate file (``<inventory>.key``, mode 0600): the hash
   detects a rotated password without letting anyone with the database test guesses against it.
+- Only scanner's own file is ever changed. Before anything touches an existing file (the key, WAL mode, the
+  schema), it must be a missing or empty file, or a SQLite database holding scanner's schema (``user_version``
+  set and scanner's tables there); any other file, such as an application's database ``--inventory`` was
+  pointed at by mistake, is refused and left as it is. The views (``read_only``) never create or change anything.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from scanner.inventory.drift import Event, Known, Observation, diff
 SCHEMA_VERSION = 3  # 2: observations.origin (where a target was declared or found); 3: targets.pipeline
 BUSY_TIMEOUT_S = float(os.environ.get("SCANNER_INVENTORY_BUSY_TIMEOUT") or 30.0)  # wait for another scanner
 PENDING_SUFFIX = ".pending.jsonl"  # catalog writes the inventory could not take, recorded on its next open
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+OWN_TABLES = frozenset({"runs", "observations", "targets", "events"})  # in every schema since 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -121,36 +127,53 @@ class TargetRecord:
 
 
 class Inventory:
-    def __init__(self, path: Path):
+    """Scanner's inventory at ``path``. ``read_only``: a view (``scanner inventory``/``history``) of an existing
+    inventory, which creates and changes nothing (no key, no schema, no migration); it cannot record runs."""
+
+    def __init__(self, path: Path, *, read_only: bool = False):
         self.path = path
+        self.read_only = read_only
         self._rehearsing = False
         self._lock = threading.RLock()  # registration threads record writes while the run goes on
+        self._keyed: Any = None
+        try:
+            self._open(path)
+        except BaseException as exc:
+            if getattr(self, "_db", None) is not None:  # refused after connecting: let the file go at once
+                self._db.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise ConfigError(f"cannot use the inventory: {exc}", where=str(path),
+                                  hint="point --inventory (or SCANNER_INVENTORY) at a "
+                                  + ("readable inventory" if read_only else "writable file")) from None
+            raise
+
+    def _open(self, path: Path) -> None:
+        if self.read_only:
+            _check_file(path, read_only=True)
+            self._db = _connect_existing(path)
+            self._db.row_factory = sqlite3.Row
+            _check_schema(path, self._db, read_only=True)
+            return
+        check_usable(path)
         self._key = self._load_key(path)
         self._keyed = hmac.new(self._key, digestmod=hashlib.sha256)
-        try:
-            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            with self._write():
-                version = self._db.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise ConfigError(f"inventory schema {version} is newer than this scanner ({SCHEMA_VERSION})",
-                                      where=str(path), hint="upgrade scanner, or point --inventory elsewhere")
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                columns = {row[1] for row in self._db.execute("PRAGMA table_info(observations)")}
-                if "origin" not in columns:  # an inventory of schema 1
-                    self._db.execute("ALTER TABLE observations ADD COLUMN origin TEXT")
-                if "pipeline" not in {row[1] for row in self._db.execute("PRAGMA table_info(targets)")}:
-                    self._db.execute("ALTER TABLE targets ADD COLUMN pipeline TEXT")  # schema 2 and before
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"cannot use the inventory: {exc}", where=str(path),
-                              hint="point --inventory (or SCANNER_INVENTORY) at a writable file") from None
+        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        with self._write():
+            _check_schema(path, self._db, read_only=False)  # again, now that no other writer can change it
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(observations)")}
+            if "origin" not in columns:  # an inventory of schema 1
+                self._db.execute("ALTER TABLE observations ADD COLUMN origin TEXT")
+            if "pipeline" not in {row[1] for row in self._db.execute("PRAGMA table_info(targets)")}:
+                self._db.execute("ALTER TABLE targets ADD COLUMN pipeline TEXT")  # schema 2 and before
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @classmethod
     def open(cls, path: Path) -> Inventory:
@@ -183,6 +206,8 @@ class Inventory:
 
     def config_hash(self, config: dict[str, Any]) -> str:
         """HMAC-SHA256 of the canonical JSON of a connection config (secrets included, never stored)."""
+        if self._keyed is None:
+            raise RuntimeError("a read-only inventory has no key")
         canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
         keyed = self._keyed.copy()  # the key schedule computed once, not per config
         keyed.update(canonical.encode())
@@ -249,6 +274,12 @@ class Inventory:
             "UNION SELECT w.service_name FROM writes w LEFT JOIN targets t ON t.service_name = w.service_name "
             "WHERE w.catalog_host=? AND (t.pruned_at IS NULL OR w.at > t.pruned_at)",
             (catalog_host, catalog_host))
+        return {row[0] for row in rows}
+
+    def pruned(self, catalog_host: str) -> set[str]:
+        """Services scanner registered in this catalog and then soft-deleted with ``--prune``."""
+        rows = self._db.execute("SELECT service_name FROM targets WHERE registered_in=? AND pruned_at IS NOT NULL",
+                                (catalog_host,))
         return {row[0] for row in rows}
 
     @contextlib.contextmanager
@@ -386,6 +417,88 @@ class Inventory:
             entry["events"] = events.get(run["id"], [])
             timeline.append(entry)
         return timeline
+
+
+def check_usable(path: Path) -> None:
+    """Refuse (ConfigError) a file a scan must not make its inventory: one that is not SQLite, another
+    application's database, an inventory of a newer scanner. A missing or empty file, or scanner's own inventory,
+    passes. Creates and changes nothing, so a run can call it before it probes anything."""
+    try:
+        if _check_file(path, read_only=False):  # a SQLite file: scanner's own, or refused before it is touched
+            probe = _connect_existing(path)
+            try:
+                _check_schema(path, probe, read_only=False)
+            finally:
+                probe.close()
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"cannot use the inventory: {exc}", where=str(path),
+                          hint="point --inventory (or SCANNER_INVENTORY) at a writable file") from None
+
+
+def _not_ours(path: Path, what: str, *, read_only: bool, empty: bool = False) -> ConfigError:
+    if empty:
+        hint = "run `scanner scan` first, or point --inventory / SCANNER_INVENTORY at an existing one"
+    elif read_only:
+        hint = "point --inventory / SCANNER_INVENTORY at one `scanner scan` made"
+    else:
+        hint = "scanner changes only its own: point --inventory (or SCANNER_INVENTORY) at it, or at a new file"
+    return ConfigError(f"not a scanner inventory: {what}", where=str(path), hint=hint)
+
+
+def _check_file(path: Path, *, read_only: bool) -> bool:
+    """Look at the file before SQLite opens it: True when it is a SQLite database (its schema is checked next),
+    False when nothing is there yet (missing or zero bytes; a scan starts a new inventory there). Anything else,
+    and for a view (``read_only``) a file with nothing in it, is refused."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        if not read_only:
+            return False
+        raise ConfigError("no inventory yet: run `scanner scan` first", where=str(path),
+                          hint="or point --inventory / SCANNER_INVENTORY at an existing one") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot use the inventory: {exc.strerror}", where=str(path),
+                          hint="point --inventory (or SCANNER_INVENTORY) at a file") from None
+    if not head:
+        if not read_only:
+            return False
+        raise _not_ours(path, "the file is empty", read_only=True, empty=True)
+    if head != SQLITE_HEADER:
+        raise _not_ours(path, "it is not a SQLite database", read_only=read_only)
+    return True
+
+
+def _connect_existing(path: Path) -> sqlite3.Connection:
+    """A connection to an existing file that never creates it and cannot write to it (``query_only``)."""
+    uri = Path(os.path.abspath(path)).as_uri() + "?mode=rw"  # mode=rw: fails rather than create a missing file
+    db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA query_only=ON")
+    return db
+
+
+def _check_schema(path: Path, db: sqlite3.Connection, *, read_only: bool) -> bool:
+    """True when the database holds scanner's schema (``user_version`` 1 or later, which every scanner has set,
+    and scanner's tables), False when it holds nothing at all (a scan starts its inventory there). Anything else,
+    and for a view (``read_only``) an empty database, is refused."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    objects = [(kind, name) for kind, name in db.execute("SELECT type, name FROM sqlite_master")
+               if not name.startswith("sqlite_")]
+    tables = sorted(name for kind, name in objects if kind == "table")
+    if version >= 1 and OWN_TABLES.issubset(tables):
+        if version > SCHEMA_VERSION:
+            raise ConfigError(f"inventory schema {version} is newer than this scanner ({SCHEMA_VERSION})",
+                              where=str(path), hint="upgrade scanner, or point --inventory elsewhere")
+        return True
+    if not objects and not version and not db.execute("PRAGMA application_id").fetchone()[0]:
+        if not read_only:
+            return False
+        raise _not_ours(path, "the database is empty", read_only=True, empty=True)
+    if tables:
+        shown = ", ".join(repr(name[:40]) for name in tables[:3]) + (f" and {len(tables) - 3} more"
+                                                                      if len(tables) > 3 else "")
+        raise _not_ours(path, f"it holds other tables ({shown}) and no scanner schema", read_only=read_only)
+    raise _not_ours(path, "it holds no scanner schema", read_only=read_only)
 
 
 def _publish_whole(path: Path, text: str) -> None:

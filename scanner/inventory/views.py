@@ -29,7 +29,7 @@ def _pipeline(pipeline: dict | None) -> str:
 
 
 def show_inventory(path: Path, output: str, out: TextIO) -> int:
-    inventory = Inventory(path)
+    inventory = Inventory(path, read_only=True)
     try:
         targets, runs = inventory.targets(), inventory.runs(limit=1)
     finally:
@@ -69,7 +69,7 @@ def show_inventory(path: Path, output: str, out: TextIO) -> int:
 def show_history(path: Path, service: str, output: str, out: TextIO) -> int:
     from scanner.report import describe_event
 
-    inventory = Inventory(path)
+    inventory = Inventory(path, read_only=True)
     try:
         timeline = inventory.history(service)
         known = [t["service_name"] for t in inventory.targets()]
