@@ -109,16 +109,26 @@ def _bypassed(parts, no_proxy: str) -> bool:
         return True
     if address is not None:  # an address, or a CIDR range, given in NO_PROXY (an IPv6 one in brackets or not)
         for entry in entries:
-            try:
-                if address in ipaddress.ip_network(entry.strip("[]"), strict=False):
-                    return True
-            except ValueError:
-                continue
+            network = cidr(entry)
+            if network is not None and address in network:
+                return True
     netloc = f"[{host}]" if ":" in host else host
     if parts.port:
         netloc += f":{parts.port}"
     plain = ",".join(e for e in entries if "/" not in e)
     return bool(plain) and bool(urllib.request.proxy_bypass_environment(netloc, {"no": plain}))
+
+
+def cidr(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """A NO_PROXY entry as an address range (``10.0.0.0/8``, ``::1``, ``[fd00::]/8``, ``[::1]``), or None."""
+    entry = entry.strip()
+    if entry.startswith("["):
+        address, bracket, rest = entry[1:].partition("]")
+        entry = address + rest if bracket else entry
+    try:
+        return ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return None
 
 
 def via(proxy: str | None) -> str:

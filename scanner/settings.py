@@ -15,7 +15,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -77,6 +78,16 @@ class ScanSettings(BaseModel):
     def _platforms(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [p.strip().lower() for p in value.split(",") if p.strip()] or None
+        if isinstance(value, list):
+            return [p.strip().lower() if isinstance(p, str) else p for p in value]
+        return value
+
+    @field_validator("platforms")
+    @classmethod
+    def _named(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or not all(value)):
+            raise ValueError("an empty platform name (name one or more platforms, e.g. superset; leave the setting "
+                             "out to scan every platform)")
         return value
 
 
@@ -144,7 +155,9 @@ INVENTORY_ENV = {
     "SCANNER_INVENTORY": "path",
     "SCANNER_GONE_AFTER": "gone_after",
 }
-FLAG_NAMES = {"ingestion.pipeline": "flag:--ingest/--autopilot", "ingestion.autopilot": "flag:--autopilot/--ingest"}
+FLAG_NAMES = {"ingestion.pipeline": "flag:--ingest/--autopilot", "ingestion.autopilot": "flag:--autopilot/--ingest",
+              "scan.platforms": "flag:--platform", "scan.env_discovery": "flag:--no-env-discovery",
+              "inventory.path": "flag:--inventory", "inventory.enabled": "flag:--no-inventory"}
 """Flags whose name is not their setting's."""
 
 
@@ -172,6 +185,14 @@ class NetworkSettings(BaseModel):
     def _no_proxy(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("no_proxy")
+    @classmethod
+    def _cidrs(cls, value: list[str] | None) -> list[str] | None:
+        for entry in value or ():
+            if "/" in entry and network.cidr(entry) is None:
+                raise ValueError(f"{entry!r} is not a CIDR range (e.g. 10.0.0.0/8)")
         return value
 
 
@@ -334,6 +355,7 @@ class RawTarget:
     values: dict[str, Any] = field(repr=False)  # ${VAR} already expanded: may hold secrets
     where: str = ""                             # "config.toml:[[targets]]#2"
     error: ConfigError | None = None            # the entry cannot be used (e.g. an unset ${VAR}): a failed target
+    templated: frozenset[str] = frozenset()     # keys whose value is (or holds) a ${VAR}: text, as a variable is
 
 
 @dataclass
@@ -354,9 +376,21 @@ class Settings:
     discovery: dict[str, Any] = field(default_factory=dict)  # the TOML's [discovery] as written (sources read it)
     credentials: list[RawTarget] = field(default_factory=list)  # [[credentials]] entries, ${VAR} expanded
     config_name: str = "config.toml"
+    env_unset: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # .env key -> ${VAR}s it names, unset
+    toml_references: frozenset[str] = frozenset()  # the variables the TOML names as ${VAR}
 
     def env_source(self, name: str) -> str:
         return f"{self.env_sources.get(name, 'env')}:{name}"
+
+    def where(self, key: str, default: str) -> str:
+        """Where a setting (``scan.platforms``) was given, for a message: ``config.toml:[scan].platforms``,
+        ``env:SCANNER_PLATFORMS`` or ``--platform``; `default` when it was not given."""
+        return where_of(self.sources.get(key)) or default
+
+
+def where_of(source: str | None) -> str | None:
+    """A source as `Settings.sources` records it, as a message names it: a flag by its name (``--platform``)."""
+    return source[len("flag:"):] if source and source.startswith("flag:") else source
 
 
 def load_settings(
@@ -369,14 +403,18 @@ def load_settings(
     """Read every layer, validate, and return the effective settings (or raise ConfigError)."""
     process_env = dict(os.environ if environ is None else environ)
     env_path = _pick_file(env_file, "--env-file", DEFAULT_ENV_FILE)
-    file_env = _read_env_file(env_path, process_env) if env_path else {}
+    env_unset: dict[str, tuple[str, ...]] = {}
+    file_env = _read_env_file(env_path, process_env, env_unset) if env_path else {}
     env = {**file_env, **process_env}
     env_sources = {k: (env_path.name if env_path else ".env") for k in file_env}
     env_sources.update({k: "env" for k in process_env})
 
-    config_path = _pick_file(config or process_env.get("SCANNER_CONFIG"), "--config", DEFAULT_CONFIG)
+    config_path = _pick_file(config or process_env.get("SCANNER_CONFIG"),
+                             "--config" if config else "env:SCANNER_CONFIG", DEFAULT_CONFIG)
     document = _read_toml(config_path) if config_path else {}
     cfg_name = config_path.name if config_path else DEFAULT_CONFIG
+    toml_references = frozenset(_references(document))
+    raw_document = document
     # ${VAR} in the sections now (a problem there stops the run); in each [[targets]] entry below (a problem
     # there fails that target only)
     document = {k: v if k in ("targets", "credentials") else _expand(v, env, cfg_name, k)
@@ -396,6 +434,8 @@ def load_settings(
         table = document.get(section, {})
         if not isinstance(table, dict):
             raise ConfigError(f"[{section}] must be a table", where=cfg_name)
+        written = {k: v for k, v in raw_document.get(section, {}).items() if not templated(v)}
+        check_toml_bools(SECTIONS[section], written, lambda loc, s=section: f"{cfg_name}:[{s}].{loc[0]}")
         for key, value in table.items():
             layered[section][key] = value
             sources[f"{section}.{key}"] = f"{cfg_name}:[{section}].{key}"
@@ -413,7 +453,8 @@ def load_settings(
         sources[dotted] = FLAG_NAMES.get(dotted, f"flag:--{key.replace('_', '-')}")
 
     models = {
-        name: validate_model(model, layered[name], lambda loc, s=name: sources.get(f"{s}.{loc[0]}", f"[{s}]"))
+        name: validate_model(model, layered[name],
+                             lambda loc, s=name: where_of(sources.get(f"{s}.{loc[0]}")) or f"[{s}]")
         for name, model in SECTIONS.items()
     }
     network_settings: NetworkSettings = models["network"]  # type: ignore[assignment]
@@ -448,6 +489,7 @@ def load_settings(
         targets=targets, env=env, env_sources=env_sources, sources=sources, discovery=discovery,
         credentials=credentials, config_name=cfg_name,
         config_path=config_path, env_file=env_path,
+        env_unset={k: v for k, v in env_unset.items() if k not in process_env}, toml_references=toml_references,
     )
 
 
@@ -469,7 +511,8 @@ def target_where(file: str, index: int) -> str:
 def _raw_target(index: int, values: dict[str, Any], env: Mapping[str, str], file: str) -> RawTarget:
     where = target_where(file, index)
     try:
-        return RawTarget(index, _expand(values, env, file, where.split(":", 1)[1]), where)
+        return RawTarget(index, _expand(values, env, file, where.split(":", 1)[1]), where,
+                         templated=frozenset(k for k, v in values.items() if templated(v)))
     except ConfigError as exc:
         return RawTarget(index, {k: v for k, v in values.items() if k in ("platform", "instance", "name", "url")},
                          where, error=exc)
@@ -505,7 +548,39 @@ def config_error_from(exc: ValidationError, model: type[BaseModel], locate: Call
         message = f"missing required key {key!r}"
     elif not whole:
         message = f"{key}: {message}"
-    return ConfigError(message, where=locate(loc), hint=hint)
+    where = locate(loc)
+    if whole and where.endswith(".?"):  # a locator that appends the key: the table itself
+        where = where[:-2]
+    return ConfigError(message, where=where, hint=hint)
+
+
+def check_toml_bools(model: type[BaseModel], values: Mapping[str, Any], locate: Callable[[tuple], str]) -> None:
+    """A TOML value for a true/false setting must be a TOML boolean: ``dry_run = "yes"`` (or ``"false"``, which
+    pydantic would read as false) is a ConfigError at `locate((key,))`. Variables stay text (``*_VERIFY_SSL=false``)
+    and are validated by the model as before."""
+    fields = model.model_fields
+    for key, value in values.items():
+        info = fields.get(key)
+        if info is None or value is None or isinstance(value, bool):
+            continue
+        annotation = info.annotation
+        if annotation is bool or (get_origin(annotation) in (Union, UnionType)
+                                  and set(get_args(annotation)) <= {bool, type(None)}):
+            raise ConfigError(f"{key}: must be true or false, a TOML boolean without quotes (got "
+                              f"{_toml_type(value)})", where=locate((key,)))
+
+
+def templated(value: Any) -> bool:
+    """Whether a raw TOML value is text from a ``${VAR}`` reference (which is text, as the variable is)."""
+    return isinstance(value, str) and "${" in value
+
+
+def _toml_type(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a list" if isinstance(value, list) else "a table" if isinstance(value, dict) else type(value).__name__
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
@@ -513,11 +588,14 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return f"did you mean {close[0]!r}?" if close else None
 
 
-def _pick_file(explicit: str | None, flag: str, default: str) -> Path | None:
+def _pick_file(explicit: str | None, where: str, default: str) -> Path | None:
+    """The file named by a flag or variable (`where`), or the default one when present."""
     if explicit:
         path = Path(explicit).expanduser()
+        if path.is_dir():
+            raise ConfigError(f"{str(path)!r} is a directory, not a file", where=where)
         if not path.is_file():
-            raise ConfigError(f"file {str(path)!r} not found", where=flag)
+            raise ConfigError(f"file {str(path)!r} not found", where=where)
         return path
     path = Path(default)
     return path if path.is_file() else None
@@ -527,12 +605,14 @@ def _pick_file(explicit: str | None, flag: str, default: str) -> Path | None:
 _SINGLE_QUOTED = re.compile(r"\s*(?:export[^\S\r\n]+)?(?:'[^']+'|[^=#\s]+)[^\S\r\n]*=[^\S\r\n]*'")
 
 
-def _read_env_file(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
+def _read_env_file(path: Path, environ: Mapping[str, str],
+                   unset: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
     """A dotenv file, parsed by python-dotenv. ``${VAR}`` (and ``${VAR:-default}``) is expanded in unquoted
     and double-quoted values, from the values above it and the environment, as python-dotenv does; a
-    single-quoted value is literal, as in shells and Docker Compose (python-dotenv would expand it)."""
+    single-quoted value is literal, as in shells and Docker Compose (python-dotenv would expand it).
+    `unset` gets, per key, the ``${VAR}``s (without a default) that were not set and so became empty."""
     from dotenv.parser import parse_stream
-    from dotenv.variables import parse_variables
+    from dotenv.variables import Variable, parse_variables
 
     try:
         with path.open(encoding="utf-8") as fh:
@@ -550,7 +630,15 @@ def _read_env_file(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
             values[binding.key] = binding.value
         else:
             env = {**environ, **values}
-            values[binding.key] = "".join(atom.resolve(env) for atom in parse_variables(binding.value))
+            atoms = list(parse_variables(binding.value))
+            values[binding.key] = "".join(atom.resolve(env) for atom in atoms)
+            missing = tuple(a.name for a in atoms
+                            if isinstance(a, Variable) and a.default is None and a.name not in env)
+            if unset is not None:
+                if missing:
+                    unset[binding.key] = missing
+                else:
+                    unset.pop(binding.key, None)
     return values
 
 
@@ -565,6 +653,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 _VAR_RE = re.compile(r"\$\$|\$\{([^}]*)\}")
+
+
+def _references(value: Any) -> set[str]:
+    """The variables a TOML document names as ``${VAR}`` (``$$`` is no reference)."""
+    if isinstance(value, dict):
+        return set().union(*map(_references, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(_references, value))
+    return {m.group(1) for m in _VAR_RE.finditer(value) if m.group(1)} if isinstance(value, str) else set()
 
 
 def _expand(value: Any, env: Mapping[str, str], file: str, key: str) -> Any:

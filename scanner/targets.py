@@ -17,14 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from scanner import secrets
 from scanner.errors import ConfigError
 from scanner.naming import check_service_name, instance_from_url, service_name, slug
 from scanner.plugin import EnvVar, Plugin, ServiceMeta, Target
 from scanner.registry import PluginEntry
-from scanner.settings import ServiceDefaults, Settings, validate_model
+from scanner.settings import ServiceDefaults, Settings, check_toml_bools, config_error_from, validate_model
 from scanner.urls import normalize_base_url
 
 if TYPE_CHECKING:
@@ -36,8 +36,10 @@ META_KEYS = ("platform", "instance", "name", "display_name", "description", "own
 _SUFFIX_RE = re.compile(r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$")
 
 
-def select_plugins(entries: list[PluginEntry], wanted: list[str] | None) -> dict[str, Plugin]:
-    """Enabled plugins, narrowed to `wanted` (``--platform``); unknown or disabled names are errors."""
+def select_plugins(entries: list[PluginEntry], wanted: list[str] | None,
+                   where: str = "--platform") -> dict[str, Plugin]:
+    """Enabled plugins, narrowed to `wanted` (``--platform``, ``SCANNER_PLATFORMS`` or ``[scan] platforms``, named
+    by `where` in errors); unknown or disabled names are errors."""
     by_name = {e.name: e for e in entries}
     if not wanted:
         return {e.name: e.plugin for e in entries if e.plugin is not None}
@@ -45,9 +47,9 @@ def select_plugins(entries: list[PluginEntry], wanted: list[str] | None) -> dict
     for name in wanted:
         entry = by_name.get(name)
         if entry is None:
-            raise ConfigError(f"unknown platform {name!r}", where="--platform", hint=_known(name, by_name))
+            raise ConfigError(f"unknown platform {name!r}", where=where, hint=_known(name, by_name))
         if entry.plugin is None:
-            raise ConfigError(f"plugin {name!r} is disabled: {entry.error}", where="--platform", hint=entry.hint)
+            raise ConfigError(f"plugin {name!r} is disabled: {entry.error}", where=where, hint=entry.hint)
         chosen[name] = entry.plugin
     return chosen
 
@@ -84,14 +86,14 @@ def collect_targets(settings: Settings, entries: list[PluginEntry]) -> list[Targ
 def collect(settings: Settings, entries: list[PluginEntry]) -> list[Target | Rejected]:
     """Every declared target, from the TOML and the environment, in a stable order; an invalid one is a
     `Rejected`. Raises ConfigError only for what stops the whole run (e.g. an unknown ``--platform``)."""
-    plugins = select_plugins(entries, settings.scan.platforms)
+    plugins = select_plugins(entries, settings.scan.platforms, settings.where("scan.platforms", "--platform"))
     by_name = {e.name: e for e in entries}
     found: list[Target | Rejected] = []
     for raw in settings.targets:
         try:
             if raw.error is not None:
                 raise raw.error
-            target = _toml_target(raw.values, raw.where, plugins, by_name, settings.service)
+            target = _toml_target(raw.values, raw.where, plugins, by_name, settings.service, raw.templated)
         except ConfigError as exc:
             platform = raw.values.get("platform")
             if isinstance(platform, str) and platform.lower() in by_name and platform.lower() not in plugins \
@@ -109,7 +111,23 @@ def collect(settings: Settings, entries: list[PluginEntry]) -> list[Target | Rej
                     log.debug("%s: also declared in the TOML; the TOML target wins", target.origin)
                     continue
                 found.append(target)
-    return _check_unique(found)
+    found = _check_unique(found)
+    _check_adopt(settings, found)
+    return found
+
+
+def _check_adopt(settings: Settings, found: list[Target | Rejected]) -> None:
+    """A warning for each ``--adopt`` name that no declared target has (a typo would adopt nothing). With
+    ``[discovery]`` the found instances' names are not known yet: not checked."""
+    if not settings.scan.adopt or settings.discovery:
+        return
+    names = {entry.service_name for entry in found}
+    where = settings.where("scan.adopt", "--adopt")
+    for name in settings.scan.adopt:
+        if name not in names:
+            close = difflib.get_close_matches(name, sorted(names), n=1)
+            log.warning("%s: %r is not the service name of any target of this run, so nothing is adopted under that "
+                        "name%s", where, name, f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def rejected_item(rejected: Rejected) -> PlanItem:
@@ -165,7 +183,7 @@ def _service_meta(values: Mapping[str, Any], defaults: ServiceDefaults, where: s
 
 def _toml_target(
     values: dict[str, Any], where: str, plugins: Mapping[str, Plugin],
-    entries: Mapping[str, PluginEntry], defaults: ServiceDefaults,
+    entries: Mapping[str, PluginEntry], defaults: ServiceDefaults, templated: frozenset[str] = frozenset(),
 ) -> Target | None:
     platform = values.get("platform")
     if not isinstance(platform, str) or not platform:
@@ -182,6 +200,8 @@ def _toml_target(
     fields = {k: v for k, v in values.items() if k not in META_KEYS}
     if "url" in fields:
         fields["url"] = typed_base(plugin, fields["url"])
+    check_toml_bools(plugin.settings_model, {k: v for k, v in fields.items() if k not in templated},
+                     lambda loc: f"{where}.{loc[0]}")
     settings = validate_model(plugin.settings_model, fields, lambda loc: f"{where}.{loc[0]}", known=META_KEYS)
     _register_secrets(settings)
     instance = values.get("instance")
@@ -216,6 +236,7 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
     env = settings.env
     instances: dict[str, dict[str, tuple[EnvVar, str, str]]] = {}
     problems: dict[str, tuple[str, ConfigError]] = {}  # suffix -> (origin, what is wrong): that instance only
+    blank: dict[str, dict[str, str]] = {}  # suffix -> field -> variable set to blank (named if the field is missing)
     pattern = re.compile(rf"^{re.escape(anchor.name)}(?:__(.*))?$")
     for key in sorted(env):
         match = pattern.match(key)
@@ -242,9 +263,7 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
                 if var is anchor:
                     continue  # set but empty: not an instance
                 if not suffix:  # e.g. LOOKERSDK_CLIENT_ID kept for a TOML ${...} reference or another tool
-                    log.warning("%s is set but %s is not: no %s target from the environment (with [discovery], it "
-                                "is a credential for the instances found)",
-                                key, anchor.name, plugin.name)
+                    _lone_variable(settings, key, anchor.name, plugin.name)
                     continue
                 problems[suffix] = (settings.env_source(key), ConfigError(
                     f"{key} is set but {anchor.name}__{suffix} is not",
@@ -252,11 +271,11 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
                 ))
                 continue
             value = env[key]
-            if var.secret and value == "":
-                problems[suffix] = (settings.env_source(key), ConfigError(
-                    f"{key} is set but empty", where=settings.env_source(key)))
-                continue
             if value.strip() == "":
+                if var.secret:  # a blank secret is a mistake, never "not set"
+                    problems[suffix] = (settings.env_source(key), _set_but_empty(settings, key, var.field))
+                else:
+                    blank.setdefault(suffix, {})[var.field] = key
                 continue
             instances[suffix][var.field] = (var, key, value if var.secret else value.strip())
     targets: list[Target | Rejected] = []
@@ -276,10 +295,10 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
         sources = {fld: settings.env_source(key) for fld, (_, key, _) in found.items()}
         where_url = sources.get("url") or sources[anchor.field]  # the anchor: where the instance was declared
         try:
-            target_settings = validate_model(
-                plugin.settings_model, values,
-                lambda loc, s=sources, w=where_url: s.get(str(loc[0]), w),
-            )
+            try:
+                target_settings = plugin.settings_model.model_validate(values)
+            except ValidationError as exc:
+                raise _env_error(exc, plugin, suffix, sources, where_url, blank.get(suffix, {}), settings) from None
             instance = slug(suffix) if suffix else default_instance(plugin, target_settings)
             name = service_name(plugin.name, instance)
             if problem := check_service_name(name):
@@ -294,6 +313,55 @@ def _env_targets(plugin: Plugin, settings: Settings) -> list[Target | Rejected]:
             sources=sources, origin=where_url, service=_service_meta({}, settings.service, "[service]"),
         ))
     return targets
+
+
+def _lone_variable(settings: Settings, key: str, anchor: str, platform: str) -> None:
+    """A platform's variable set without the one that declares an instance: silent when the TOML names it as
+    ``${VAR}`` (that is what it is for), info with ``[discovery]`` (a credential for the instances found), else a
+    warning (a forgotten URL, or a typo in its name)."""
+    if key in settings.toml_references:
+        return
+    if settings.discovery:
+        log.info("%s is set without %s: used as a credential for the %s instances [discovery] finds",
+                 key, anchor, platform)
+        return
+    log.warning("%s is set but %s is not: no %s target from the environment (with [discovery], it would be a "
+                "credential for the instances found)", key, anchor, platform)
+
+
+def _set_but_empty(settings: Settings, key: str, field: str) -> ConfigError:
+    """``KEY is set but empty (TOML key)``, naming the ``${VAR}`` of the .env that made it so, if any."""
+    message = f"{key} is set but empty (TOML {field})"
+    unset = settings.env_unset.get(key)
+    if unset:
+        return ConfigError(f"{message}: its value ${{{unset[0]}}} is not set", where=settings.env_source(key),
+                           hint="export it or add it to .env")
+    return ConfigError(message, where=settings.env_source(key))
+
+
+def _env_error(exc: ValidationError, plugin: Plugin, suffix: str, sources: Mapping[str, str], where_url: str,
+               blank: Mapping[str, str], settings: Settings) -> ConfigError:
+    """The ConfigError of an env instance's invalid settings, in the user's terms: a missing key is named as the
+    variable to set (``SUPERSET_USERNAME__FINANCE``, the TOML key in parentheses), a variable set to blank as
+    such, and a plugin's message that names its variables names them with this instance's suffix."""
+    tail = f"__{suffix}" if suffix else ""
+    variables = {v.field: v.name for v in plugin.env_vars}
+    errors = exc.errors(include_url=False, include_input=False)
+    missing = [str(e["loc"][0]) for e in errors if e.get("type") == "missing" and e.get("loc")]
+    if errors and errors[0].get("type") == "missing" and all(f in variables for f in missing):
+        empty = next((f for f in missing if f in blank), None)
+        if empty:
+            return _set_but_empty(settings, blank[empty], empty)
+        names = [variables[f] + tail for f in missing]
+        said = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return ConfigError(f"missing {said} (TOML {', '.join(missing)})", where=where_url)
+    error = config_error_from(exc, plugin.settings_model, lambda loc: sources.get(str(loc[0]), where_url))
+    if not tail or not variables:
+        return error
+    pattern = re.compile(r"\b(" + "|".join(sorted(map(re.escape, variables.values()), key=len, reverse=True)) +
+                         r")\b")
+    return ConfigError(pattern.sub(rf"\1{tail}", error.message), where=error.where,
+                       hint=pattern.sub(rf"\1{tail}", error.hint) if error.hint else None)
 
 
 def typed_base(plugin: Plugin, value: Any) -> Any:

@@ -93,7 +93,7 @@ def test_health_ok_alone_is_not_superset(run_cli):
 def test_missing_username_is_a_config_error(run_cli):
     result = run_cli("scan", env={"SUPERSET_URL": "http://127.0.0.1:1", "SUPERSET_PASSWORD": "pw-pw"})
     assert result.code == 1  # the target is reported as failed; the run goes on
-    assert "env:SUPERSET_URL: missing required key 'username'" in result.stdout
+    assert "env:SUPERSET_URL: missing SUPERSET_USERNAME (TOML username)" in result.stdout
 
 
 @pytest.mark.parametrize(

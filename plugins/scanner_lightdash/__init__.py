@@ -71,14 +71,13 @@ from scanner.probe_kit import (
     json_body,
     page_has,
     refused,
+    setting_name,
 )
 from scanner.urls import connector_host_port, page_base
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SERVICE_ACCOUNT_PREFIX = "ldsvc_"
-_KEY_VARS = "LIGHTDASH_API_KEY (a personal access token: Lightdash > Settings > Personal access tokens)"
-_RIGHTS = ("give the user behind LIGHTDASH_API_KEY view access to the projects and spaces to ingest "
-           "(or set LIGHTDASH_PROJECT / LIGHTDASH_SPACE to ones it can view)")
+_PAT = "a personal access token: Lightdash > Settings > Personal access tokens"
 # The first path segment of the app's own pages (a URL copied from the browser is cut there).
 _PAGE_ROOTS = frozenset({"projects", "login", "register", "generalSettings", "share", "invite", "api", "auth",
                          "createProject", "no-access", "minimal", "embed", "recover-password", "verify-email",
@@ -154,11 +153,31 @@ def _get(ctx: ProbeContext, path: str, scheme: str = "ApiKey") -> Response:
     return api_call(ctx, "GET", base + path, headers={"Authorization": f"{scheme} {_key(ctx)}"})
 
 
-def _refused(resp: Response, what: str) -> StepFailed:
+def _name(ctx: ProbeContext, field: str, env_name: str) -> str:
+    """A setting as the user gives it, for a hint: `setting_name` (the variable as set, ``LIGHTDASH_PROJECT__ONE``,
+    or the TOML key and where), and for a key a TOML table does not have, that key in that table."""
+    sources = ctx.target.sources
+    if field not in sources and sources and not any(re.search(r":[A-Z][A-Z0-9_]*$", s) for s in sources.values()):
+        return f"{field} in {next(iter(sources.values()))}"
+    return setting_name(ctx.target, field, env_name)
+
+
+def _key_name(ctx: ProbeContext) -> str:
+    return _name(ctx, "apiKey", "LIGHTDASH_API_KEY")
+
+
+def _rights(ctx: ProbeContext) -> str:
+    return (f"give the user behind {_key_name(ctx)} view access to the projects and spaces to ingest (or set "
+            f"{_name(ctx, 'projectUUID', 'LIGHTDASH_PROJECT')} / {_name(ctx, 'spaceUUID', 'LIGHTDASH_SPACE')} to "
+            "ones it can view)")
+
+
+def _refused(ctx: ProbeContext, resp: Response, what: str) -> StepFailed:
     """`refused` with Lightdash's error name in the message; a 401/403 without Lightdash's own envelope came from
     something in front of it, which the hint says."""
     name = _error_name(resp)
-    failure = refused(resp, f"{what}" + (f" ({name})" if name else ""), credentials=_KEY_VARS, rights=_RIGHTS)
+    failure = refused(resp, f"{what}" + (f" ({name})" if name else ""), credentials=f"{_key_name(ctx)} ({_PAT})",
+                      rights=_rights(ctx))
     if resp.status in (401, 403) and name is None:
         failure.hint += ("; the answer is not Lightdash's own error: a proxy in front of it (e.g. Cloud IAP) may have "
                          "refused the request, and OpenMetadata's Lightdash connector sends no proxy credentials")
@@ -185,11 +204,11 @@ def check_access(ctx: ProbeContext) -> str:
                 "this service-account token (ldsvc_...) is accepted as 'Authorization: Bearer' only, but "
                 "OpenMetadata's Lightdash connector sends every key as 'Authorization: ApiKey', which Lightdash "
                 f"refused ({answer}): ingestion could not use it",
-                "set LIGHTDASH_API_KEY to a personal access token (Lightdash > Settings > Personal access tokens) of "
-                "a user who can view the spaces to ingest",
+                f"set {_key_name(ctx)} to a personal access token (Lightdash > Settings > Personal access tokens) "
+                "of a user who can view the spaces to ingest",
             )
     if resp.status != 200:
-        raise _refused(resp, what)
+        raise _refused(ctx, resp, what)
     projects = [p for p in items_of(_results(resp, what), what)
                 if isinstance(p, dict) and isinstance(p.get("projectUuid"), str)]
     ctx.facts["projects"] = projects
@@ -206,8 +225,8 @@ def _in_scope(ctx: ProbeContext) -> tuple[list[dict], int]:
             raise StepFailed(
                 Status.FORBIDDEN,
                 f"project {settings.projectUUID} is not among the {len(projects)} project(s) this key can view",
-                "check LIGHTDASH_PROJECT (the UUID in the project's URL: /projects/<uuid>/...) or give the user "
-                "behind LIGHTDASH_API_KEY access to it",
+                f"check {_name(ctx, 'projectUUID', 'LIGHTDASH_PROJECT')} (the UUID in the project's URL: "
+                f"/projects/<uuid>/...) or give the user behind {_key_name(ctx)} access to it",
             )
         return chosen, 0
     chosen = [p for p in projects if str(p.get("type", "")).upper() != "PREVIEW"]
@@ -228,7 +247,7 @@ def get_spaces(ctx: ProbeContext) -> str:
             refusals.append(f"project {p_name!r}: {resp.status} {_error_name(resp) or ''}".rstrip())
             continue
         if resp.status != 200:
-            raise _refused(resp, what)
+            raise _refused(ctx, resp, what)
         for space in items_of(_results(resp, what), what):
             s_uuid = space.get("uuid") if isinstance(space, dict) else None
             if not isinstance(s_uuid, str) or (settings.spaceUUID and s_uuid.lower() != settings.spaceUUID):
@@ -237,7 +256,7 @@ def get_spaces(ctx: ProbeContext) -> str:
             if entry is not None:
                 found.append(entry)
     if not found:
-        raise StepFailed(Status.FORBIDDEN, _none_found(settings, projects, previews, refusals), _none_hint(settings))
+        raise StepFailed(Status.FORBIDDEN, _none_found(settings, projects, previews, refusals), _none_hint(ctx))
     ctx.facts["unusable"] = unusable
     ctx.details["spaces"] = found
     projects_seen = len({f["projectUUID"] for f in found})
@@ -258,7 +277,7 @@ def _read_space(ctx: ProbeContext, project: dict, p_name: str, space: dict, refu
         refusals.append(f"space {p_name!r} / {s_name!r}: {resp.status} {_error_name(resp) or ''}".rstrip())
         return None
     if resp.status != 200:
-        raise _refused(resp, what)
+        raise _refused(ctx, resp, what)
     results = _results(resp, what)
     if not isinstance(results, dict):
         raise StepFailed(Status.ERROR, f"{what} answered 'results' that is not an object")
@@ -286,7 +305,7 @@ def _charts_in(ctx: ProbeContext, p_uuid: str, s_uuid: str) -> int:
         what = f"GET /api/v1/projects/{p_uuid}/charts"
         resp = _get(ctx, f"/api/v1/projects/{p_uuid}/charts")
         if resp.status != 200:
-            raise _refused(resp, what)
+            raise _refused(ctx, resp, what)
         cache[p_uuid] = items_of(_results(resp, what), what)
     return sum(1 for c in cache[p_uuid] if isinstance(c, dict) and c.get("spaceUuid") == s_uuid)
 
@@ -302,11 +321,13 @@ def _none_found(settings: LightdashSettings, projects: list[dict], previews: int
     return text + (f" ({'; '.join(refusals[:5])})" if refusals else "")
 
 
-def _none_hint(settings: LightdashSettings) -> str:
+def _none_hint(ctx: ProbeContext) -> str:
+    settings: LightdashSettings = ctx.target.settings  # type: ignore[assignment]
     if settings.spaceUUID:
-        return ("check LIGHTDASH_SPACE (the UUID in the space's URL: /projects/<uuid>/spaces/<uuid>) and "
-                "LIGHTDASH_PROJECT, or give the user behind LIGHTDASH_API_KEY access to that space")
-    return "OpenMetadata ingests Lightdash one space at a time: " + _RIGHTS
+        return (f"check {_name(ctx, 'spaceUUID', 'LIGHTDASH_SPACE')} (the UUID in the space's URL: "
+                f"/projects/<uuid>/spaces/<uuid>) and {_name(ctx, 'projectUUID', 'LIGHTDASH_PROJECT')}, or give the "
+                f"user behind {_key_name(ctx)} access to that space")
+    return "OpenMetadata ingests Lightdash one space at a time: " + _rights(ctx)
 
 
 def _total(key: str):

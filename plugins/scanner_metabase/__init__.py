@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import SecretStr, model_validator
@@ -91,6 +91,8 @@ _TAG_IN_PAGE = r'"tag"\s*:\s*"(v?\d+\.\d+[^"]*)"'
 
 
 class MetabaseSettings(TargetSettings):
+    credential_forms: ClassVar[tuple[tuple[str, ...], ...]] = (("apiKey",), ("username", "password"))  # one of them
+
     apiKey: SecretStr | None = None
     username: str | None = None  # the account's email address
     password: SecretStr | None = None

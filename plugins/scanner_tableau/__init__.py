@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from packaging.version import InvalidVersion, Version
 from pydantic import SecretStr, model_validator
@@ -63,7 +63,15 @@ def _token_lock(url: str, token_name: str) -> threading.Lock:
         return _token_locks.setdefault((url, token_name), threading.Lock())
 
 
+_TOKEN_PAIR = ("TABLEAU_TOKEN_NAME + TABLEAU_TOKEN_SECRET (TOML personalAccessTokenName + "
+               "personalAccessTokenSecret)")
+_BASIC_PAIR = "TABLEAU_USERNAME + TABLEAU_PASSWORD (TOML username + password)"
+
+
 class TableauSettings(TargetSettings):
+    credential_forms: ClassVar[tuple[tuple[str, ...], ...]] = (  # one of them
+        ("personalAccessTokenName", "personalAccessTokenSecret"), ("username", "password"))
+
     siteName: str = ""  # the site's content URL; "" = the Default site (Tableau Server only)
     personalAccessTokenName: str | None = None
     personalAccessTokenSecret: SecretStr | None = None
@@ -93,15 +101,17 @@ class TableauSettings(TargetSettings):
         basic = (self.username, self.password)
         has_token, has_basic = any(v is not None for v in token), any(v is not None for v in basic)
         if has_token and has_basic:
-            raise ValueError("give a personal access token or a username/password, not both")
+            if all(v is not None for v in token) or all(v is not None for v in basic):
+                raise ValueError("give a personal access token or a username/password, not both")
+            raise ValueError("incomplete credentials (part of a personal access token, part of a username/"
+                             f"password): give one form whole: {_TOKEN_PAIR}, or {_BASIC_PAIR}")
         if not has_token and not has_basic:
-            raise ValueError("no credentials: set TABLEAU_TOKEN_NAME + TABLEAU_TOKEN_SECRET "
-                             "(TOML personalAccessTokenName + personalAccessTokenSecret), "
-                             "or TABLEAU_USERNAME + TABLEAU_PASSWORD (TOML username + password)")
+            raise ValueError(f"no credentials: set {_TOKEN_PAIR}, or {_BASIC_PAIR}")
         pair = token if has_token else basic
         if any(v is None for v in pair) or any(isinstance(v, SecretStr) and not v.get_secret_value() for v in pair):
-            which = ("TABLEAU_TOKEN_NAME and TABLEAU_TOKEN_SECRET" if has_token
-                     else "TABLEAU_USERNAME and TABLEAU_PASSWORD")
+            which = ("TABLEAU_TOKEN_NAME and TABLEAU_TOKEN_SECRET (TOML personalAccessTokenName and "
+                     "personalAccessTokenSecret)" if has_token
+                     else "TABLEAU_USERNAME and TABLEAU_PASSWORD (TOML username and password)")
             raise ValueError(f"incomplete credentials: both {which} are needed")
         return self
 

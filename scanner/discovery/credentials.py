@@ -125,13 +125,19 @@ def match(platform: str, url: str, sets: Sequence[CredentialSet]) -> CredentialS
 
 
 def what_to_set(plugin: Plugin, url: str) -> str:
-    """The exact variables, or the TOML table, that would register an identified instance."""
+    """The exact variables, or the TOML table, that would register an identified instance. A settings model with
+    alternative credentials (``credential_forms``, e.g. Metabase's API key, or username and password) gets each
+    form offered on its own, never a mix of them."""
     host = urlsplit(url).hostname or "*"
     fields = plugin.settings_model.model_fields
-    needed = [f for f, info in fields.items() if info.is_required() and f != "url"] or \
-        [v.field for v in plugin.env_vars if v.secret]
+    forms = [tuple(form) for form in getattr(plugin.settings_model, "credential_forms", ()) if form]
+    if not forms:
+        forms = [tuple(f for f, info in fields.items() if info.is_required() and f != "url")
+                 or tuple(v.field for v in plugin.env_vars if v.secret)]
     by_field = {v.field: v.name for v in plugin.env_vars}
-    variables = [by_field.get(f, f) for f in needed]
-    lines = "; ".join(f'{f} = "${{{by_field.get(f, f.upper())}}}"' for f in needed)
-    return (f"set {', '.join(variables)} (for every {plugin.title} found), or add [[credentials]] "
+    together = ", " if len(forms) == 1 else " + "
+    variables = ", or ".join(together.join(by_field.get(f, f) for f in form) for form in forms)
+    keys = ["; ".join(f'{f} = "${{{by_field.get(f, f.upper())}}}"' for f in form) for form in forms]
+    lines = keys[0] + "".join(f" (or instead: {other})" for other in keys[1:])
+    return (f"set {variables} (for every {plugin.title} found), or add [[credentials]] "
             f'platform = "{plugin.name}"; hosts = ["{host}"]; {lines}')
