@@ -141,10 +141,12 @@ def cleartext_refusal(url: str, proxy: str | None) -> str | None:
     if not proxy or (urlsplit(url).scheme or "").lower() != "http":
         return None
     parts = urlsplit(url)
-    setting, bypass = ("[network] proxy", "[network] no_proxy") if _configured is not None else ("HTTP_PROXY",
-                                                                                                 "NO_PROXY")
+    if _configured is not None:
+        setting, bypass = "[network] proxy", "[network] no_proxy"
+    else:  # the variable that really set it (HTTP_PROXY, or ALL_PROXY when there is none)
+        setting, bypass = ("HTTP_PROXY" if _proxy_env().get("http") else "ALL_PROXY"), "NO_PROXY"
     return (f"credentials for http://{parts.netloc.rpartition('@')[2]} not sent: the target is plain http and "
-            f"would be reached via proxy {display_url(proxy)} ({setting}), which could read them in clear text; "
+            f"would be reached via proxy {display_url(proxy)} ({setting}), which sees plain http in clear text; "
             f"use https:// for the target, or add its host to {bypass} to connect directly")
 
 

@@ -398,6 +398,16 @@ def test_proxy_selection_rules(clean_env):
     assert line and "u:p" not in line and "NO_PROXY" in line
 
 
+def test_the_refusal_names_the_variable_that_set_the_proxy(clean_env):
+    clean_env.setenv("ALL_PROXY", "http://proxy.corp:3128")
+    network.reset()
+    line = network.cleartext_refusal("http://bi.example.com", network.proxy_for("http://bi.example.com"))
+    assert line and "(ALL_PROXY)" in line and "HTTP_PROXY" not in line
+    clean_env.setenv("HTTP_PROXY", "http://proxy.corp:3128")
+    network.reset()
+    assert "(HTTP_PROXY)" in network.cleartext_refusal("http://bi.example.com", "http://proxy.corp:3128")
+
+
 def test_no_proxy_variables_means_direct(clean_env):
     assert network.proxy_for("https://bi.example.com") is None
     assert network.requests_proxies("https://bi.example.com") == {}
