@@ -18,6 +18,7 @@ OpenMetadata's schema defaults filled on both sides.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,9 +43,19 @@ class Ownership:
 
     registered: frozenset[str] = frozenset()
     pruned: frozenset[str] = frozenset()
+    hashes: Mapping[str, str] = field(default_factory=dict)  # service -> hash of the config last derived and in place
+    hasher: Callable[[dict[str, Any]], str] | None = None     # the inventory's keyed hash of a config
 
     def ours(self, name: str, current: dict[str, Any] | None) -> bool:
         return name in self.registered or (name in self.pruned and bool(current and current.get("deleted")))
+
+    def changed(self, name: str, config: ConnectionConfig | None) -> bool:
+        """Whether the config scanner derives now differs from the one in place after the last run (the inventory
+        knows it even when the catalog masks secrets: a rotated password)."""
+        held = self.hashes.get(name)
+        if held is None or config is None or self.hasher is None:
+            return False
+        return self.hasher(config.dump(reveal_secrets=True)) != held
 
 
 class Action(str, enum.Enum):
@@ -113,11 +124,12 @@ def build_request(plugin: Plugin, target: Target, probe: ProbeResult,
 def plan_item(target: Target, probe: ProbeResult, request: CreateDashboardService | None,
               current: dict[str, Any] | None, build_error: str | None = None,
               config_keys: tuple[str, ...] = ("hostPort",), *, ours: bool = False,
-              adopt: bool = False) -> PlanItem:
+              adopt: bool = False, changed_since: bool = False) -> PlanItem:
     """Decide the action for one target given what the catalog holds (`current`, or None).
 
     `config_keys` are the config keys the plugin owns; every other stored key is carried over. `ours`: the
-    inventory says scanner registered this service in this catalog; `adopt`: the user said to take it over.
+    inventory says scanner registered this service in this catalog; `adopt`: the user said to take it over;
+    `changed_since`: the inventory says the derived config changed since the last run (seen even through masks).
     Without either, a service that points at another address is a conflict, never an update."""
     if not probe.ok:
         return PlanItem(target, probe, Action.SKIP, reason=f"probe {probe.status.value}: {probe.message}")
@@ -134,6 +146,10 @@ def plan_item(target: Target, probe: ProbeResult, request: CreateDashboardServic
         return PlanItem(target, probe, Action.CONFLICT, reason=reason, taken="conflict", error=reason)
     merged, carried = carry_over_config(carry_over_curated(request, current), current, config_keys)
     changes, unverified = diff(merged, current)
+    if unverified and changed_since and (ours or adopt) and "connection" not in changes:
+        # the catalog masks the secrets, but scanner knows its own changed since it last registered them
+        changes.append("connection")
+        unverified = False
     if changes and not ours and not adopt:
         # same address, but not scanner's: a person's service (their own account, a service they retired) is
         # never rewritten, restored or made scanner's without being asked

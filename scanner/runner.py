@@ -39,8 +39,8 @@ def settings_fingerprint(settings: Settings) -> str:
 
 
 def _record(item: PlanItem, inventory: Inventory, registered: bool) -> TargetRecord:
-    config_hash = None
-    if item.derived is not None:
+    config_hash = None  # None keeps the last one: a config that did not reach the catalog is not "in place"
+    if item.derived is not None and item.taken not in ("failed", "conflict"):
         # the config as derived from the instance, not as merged with what the catalog holds (its defaults and a
         # person's keys would make a create and the identical scan after it differ); a dump of the config alone,
         # since the whole request's model_dump costs 3x more
@@ -101,10 +101,12 @@ class _WriteJournal:
         try:
             names = self.inventory.registered(self.catalog_host)
             pruned = self.inventory.pruned(self.catalog_host)
+            hashes = {t["service_name"]: t["config_hash"] for t in self.inventory.targets() if t.get("config_hash")}
         except sqlite3.Error as exc:
             log.warning("the inventory could not say which services scanner registered: %s", exc)
             return Ownership()
-        return Ownership(frozenset(names | {w["service_name"] for w in self.unrecorded}), frozenset(pruned - names))
+        return Ownership(frozenset(names | {w["service_name"] for w in self.unrecorded}), frozenset(pruned - names),
+                         hashes, self.inventory.config_hash)
 
     def record(self, item: PlanItem) -> None:
         """Called from a registration thread as a write succeeds: handed to the writer, never waited for."""

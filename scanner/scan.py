@@ -412,7 +412,9 @@ def _plan_one(plugin: Plugin, target: Target, probe: ProbeResult, catalog: Catal
     except CatalogError as exc:
         return _failed_plan(target, probe, str(exc))
     item = plan_item(target, probe, request, current, config_keys=plugin.config_keys,
-                     ours=owned.ours(target.service_name, current), adopt=target.service_name in settings.scan.adopt)
+                     ours=owned.ours(target.service_name, current), adopt=target.service_name in settings.scan.adopt,
+                     changed_since=owned.changed(target.service_name,
+                                                 request.connection.config if request.connection else None))
     item.secret_refs = refs
     item.ingestion = _plan_ingestion(item, catalog, settings)
     return item

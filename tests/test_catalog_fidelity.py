@@ -175,9 +175,10 @@ def test_a_persons_connection_settings_survive_a_rotated_secret(platform: Platfo
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_with_a_persons_token_masked_settings_go_back_masked_and_survive(platform: Platform, run_cli, catalog):
-    """A person's token reads secrets masked: a rotated secret cannot be seen (it is reported unverified), but a
-    change scanner can see (here the address someone typed wrong in the UI) updates the service, and every
-    key the person set survives, a secret among them (sent back masked; the server keeps the stored value)."""
+    """A person's token reads secrets masked (they are reported unverified), but a change scanner can see (here the
+    address someone typed wrong in the UI) updates the service, and every key the person set survives, a secret among
+    them (sent back masked; the server keeps the stored value). A rotated secret is seen through the inventory (its
+    hash of the config scanner derived last time), so it is registered too."""
     name = f"{platform.name}_fid"
     with platform.fake() as fake:
         env = {**catalog_env(catalog, USER_TOKEN), **platform.env(fake.url, OLD)}
@@ -196,9 +197,17 @@ def test_with_a_persons_token_masked_settings_go_back_masked_and_survive(platfor
             assert put.json["connection"]["config"]["gitCredentials"]["token"] == MASK
             assert after["gitCredentials"]["token"] == platform.persons["gitCredentials"]["token"]
 
+        # a rotated secret: the catalog shows it masked, but the inventory knows scanner's own config changed
         platform.rotate(fake, NEW)
         catalog.reset_log()
-        [entry] = scan(run_cli, {**env, **platform.env(fake.url, NEW)})["targets"]
+        rotated = {**env, **platform.env(fake.url, NEW)}
+        [entry] = scan(run_cli, rotated)["targets"]
+        assert (entry["plan"]["action"], entry["taken"], entry["plan"]["secrets_unverified"]) == ("update", "updated",
+                                                                                                 False)
+        assert secret_of(platform, stored_config(catalog, name)) == NEW
+        assert sorted(entry["plan"]["carried_over"]) == sorted(platform.persons)
+        catalog.reset_log()
+        [entry] = scan(run_cli, rotated)["targets"]
     assert (entry["plan"]["action"], entry["plan"]["secrets_unverified"]) == ("unchanged", True)
     assert catalog.calls("PUT") == []
 
