@@ -45,6 +45,7 @@ class Ownership:
     pruned: frozenset[str] = frozenset()
     hashes: Mapping[str, str] = field(default_factory=dict)  # service -> hash of the config last derived and in place
     hasher: Callable[[dict[str, Any]], str] | None = None     # the inventory's keyed hash of a config
+    pipelines: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # service -> its pipeline record (trigger)
 
     def ours(self, name: str, current: dict[str, Any] | None) -> bool:
         return name in self.registered or (name in self.pruned and bool(current and current.get("deleted")))

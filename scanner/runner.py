@@ -101,12 +101,14 @@ class _WriteJournal:
         try:
             names = self.inventory.registered(self.catalog_host)
             pruned = self.inventory.pruned(self.catalog_host)
-            hashes = {t["service_name"]: t["config_hash"] for t in self.inventory.targets() if t.get("config_hash")}
+            rows = self.inventory.targets()
         except sqlite3.Error as exc:
             log.warning("the inventory could not say which services scanner registered: %s", exc)
             return Ownership()
+        hashes = {t["service_name"]: t["config_hash"] for t in rows if t.get("config_hash")}
+        pipelines = {t["service_name"]: t["pipeline"] for t in rows if t.get("pipeline") and t["service_name"] in names}
         return Ownership(frozenset(names | {w["service_name"] for w in self.unrecorded}), frozenset(pruned - names),
-                         hashes, self.inventory.config_hash)
+                         hashes, self.inventory.config_hash, pipelines)
 
     def record(self, item: PlanItem) -> None:
         """Called from a registration thread as a write succeeds: handed to the writer, never waited for."""

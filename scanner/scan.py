@@ -18,7 +18,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -244,7 +244,7 @@ def _run_scan(settings: Settings, entries: list[PluginEntry], *, targets, on_sta
                 registrar.close()
                 log.info("registration done at %.2fs", time.monotonic() - run_started)
         if registrar is not None and settings.ingestion.enabled and not result.interrupted:
-            _hand_off(result, catalog, settings, run_end, stop)
+            _hand_off(result, catalog, settings, run_end, stop, (owned or Ownership()).pipelines)
             log.info("hand-off to ingestion done at %.2fs", time.monotonic() - run_started)
         order = {id(t): n for n, t in enumerate(targets)}  # parts of one instance stay together, in their order
         result.items.sort(key=lambda i: order[parent.get(id(i.target), id(i.target))])
@@ -263,10 +263,10 @@ def _run_scan(settings: Settings, entries: list[PluginEntry], *, targets, on_sta
 
 
 def _hand_off(result: RunResult, catalog: CatalogClient, settings: Settings, run_end: float | None,
-              stop: threading.Event | None) -> None:
+              stop: threading.Event | None, records: Mapping[str, dict[str, Any]]) -> None:
     from scanner.ingestion.handoff import Handoff
 
-    handoff = Handoff(catalog, settings, run_end, stop)
+    handoff = Handoff(catalog, settings, run_end, stop, records=records)
     runner = handoff.run(result.items)
     problem = handoff.runner_problem()
     if runner is not None or problem:

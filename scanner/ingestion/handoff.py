@@ -9,6 +9,9 @@ unchanged), at catalog concurrency:
    is triggered for it;
 3. a pipeline that is not deployed is deployed, and one this run created or deployed gets its first run,
    whose outcome is awaited when ``[ingestion] wait`` says so (within ``wait_timeout`` and the run deadline);
+   scanner's own deployed pipeline that never got its first run (an earlier trigger was refused or failed) gets
+   it now: the catalog's run statuses say whether it ran, else the inventory's record of the last trigger
+   (`scanner.ingestion.pipeline.first_run`); while it cannot be started the service says so (exit 3);
 4. with ``verify_in_catalog``, the catalog's own test connection (`scanner.ingestion.catalog_test`).
 """
 
@@ -17,13 +20,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
 from scanner.errors import CatalogError
 from scanner.ingestion.catalog_test import run_catalog_test
-from scanner.ingestion.pipeline import PipelineAction, PipelinePlan
+from scanner.ingestion.pipeline import PipelineAction, PipelinePlan, catalog_runs, first_run, paused
 from scanner.openmetadata.client import CatalogClient, quote_name
 from scanner.openmetadata.ingestion_api import IngestionApi, RunnerAnswer
 from scanner.secrets import redact
@@ -36,8 +40,11 @@ REGISTERED = ("created", "updated", "unchanged")
 
 class Handoff:
     def __init__(self, catalog: CatalogClient, settings, run_end: float | None = None,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None, records: Mapping[str, dict[str, Any]] | None = None):
+        """`records`: the inventory's pipeline record of each service (``targets.pipeline``) as the run began,
+        by service name; None without an inventory."""
         self.api = IngestionApi(catalog)
+        self.records = records or {}
         self.catalog = catalog
         self.settings = settings.ingestion
         self.concurrency = settings.catalog.concurrency
@@ -151,6 +158,8 @@ class Handoff:
             plan.notes.append("not deployed ([ingestion] deploy = false): deploy it from the catalog to schedule it")
         if self.settings.run and (fresh or deployed_now) and plan.deployed:
             self._trigger(plan, entity)
+        elif self.settings.run and plan.deployed and plan.stored is not None:
+            self._first_run_if_due(item, plan, entity)
 
     def _runner_usable(self, plan: PipelinePlan) -> bool:
         problem = self.runner_problem(with_fix=False)
@@ -177,20 +186,50 @@ class Handoff:
         plan.deployed = True
         return True
 
-    def _trigger(self, plan: PipelinePlan, entity: dict[str, Any]) -> None:
+    def _first_run_if_due(self, item, plan: PipelinePlan, entity: dict[str, Any]) -> None:
+        """Scanner's existing, deployed pipeline: its first run, when it never got one (a pipeline that ran, in
+        any state, is left alone; a person's pipeline never gets here)."""
+        runs = catalog_runs(plan.stored)
+        unread = None
+        if runs is None and plan.fqn:  # the listing did not say (1.x: no key when it never ran): ask its runs
+            try:
+                runs = bool(self.api.statuses(plan.fqn, 0, int(time.time() * 1000) + 60_000, limit=1))
+            except CatalogError as exc:
+                unread = f"its runs could not be read: {exc}"
+        state, why = first_run(runs, self.records.get(item.target.service_name), plan.name)
+        if state == "ran":
+            return
+        if state != "due":  # on its way, or nobody can say: not started again
+            plan.notes.append(f"{why}; {unread}" if unread else why)
+            return
+        if paused(plan.stored) or paused(entity):
+            plan.notes.append(f"first run not started ({why}): the pipeline is paused or disabled in the catalog")
+            return
+        pending = f"first run still pending ({why}), not started"
+        problem = self.runner_problem(with_fix=False)
+        if problem:
+            plan.runner, plan.error = "unavailable", f"{pending}: {problem}"
+            return
+        if self.runner is not None:
+            plan.runner = self.runner.platform
+        if self._trigger(plan, entity, failed=pending):
+            plan.notes.append(f"first run started now: it was still pending ({why})")
+
+    def _trigger(self, plan: PipelinePlan, entity: dict[str, Any], *, failed: str = "first run not started") -> bool:
         started = time.time()
         try:
             answer = self.api.trigger(entity["id"])
         except CatalogError as exc:
-            plan.error = f"first run not started: {exc}"
-            return
+            plan.error = f"{failed}: {exc}"
+            return False
         if not answer.ok:
-            plan.error = f"first run not started: {answer.why_not()}"
-            return
+            plan.error = f"{failed}: {answer.why_not()}"
+            return False
         plan.trigger = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "run_id": answer.run_id,
                         "state": "triggered"}
         if self.settings.wait:
             self._wait_for_run(plan, started, answer.run_id)
+        return True
 
     def _wait_for_run(self, plan: PipelinePlan, started: float, run_id: str | None) -> None:
         end = time.monotonic() + self.settings.wait_timeout

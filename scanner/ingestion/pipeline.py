@@ -189,3 +189,66 @@ def _who(pipeline: dict[str, Any]) -> str:
         return "made by AutoPilot"
     by = pipeline.get("updatedBy")
     return f"made by {by}" if by else "made in the catalog"
+
+
+FIRST_RUN_GRACE = timedelta(hours=1)
+"""How long a first run scanner triggered may go unseen in the catalog before it counts as never started: an
+Airflow trigger records no status (the run writes its own when it starts), and 2.x hides a ``queued`` status
+after ``queuedStatusTimeoutSeconds`` (3600)."""
+
+
+def catalog_runs(pipeline: dict[str, Any] | None) -> bool | None:
+    """Whether the catalog shows a run of `pipeline` (as listed with ``fields=pipelineStatuses``): a 2.x list of
+    its last runs, a 1.x object of its last one; None when the listing does not say (the key absent or null,
+    which a 1.x server also answers for a pipeline that never ran)."""
+    statuses = (pipeline or {}).get("pipelineStatuses")
+    if isinstance(statuses, list):
+        return any(isinstance(s, dict) for s in statuses)
+    if isinstance(statuses, dict):
+        return bool(statuses)
+    return None
+
+
+def first_run(runs: bool | None, record: dict[str, Any] | None, name: str | None,
+              now: datetime | None = None) -> tuple[str, str]:
+    """Whether scanner's own, deployed pipeline `name` still needs its first run, and why:
+
+    * ``ran``: the catalog shows a run of it (any state): left alone;
+    * ``due``: it never got one (the catalog shows none, or, when the catalog cannot say, the inventory
+      records no trigger of it): start it now;
+    * ``started``: the catalog shows none yet, but scanner triggered it within `FIRST_RUN_GRACE`, or the catalog
+      cannot say and the inventory records a trigger: on its way, not started again;
+    * ``unknown``: neither the catalog nor the inventory can say: left as it is.
+
+    `runs`: what the catalog says (`catalog_runs`, or its status listing); `record`: the inventory's record of
+    the service's pipeline as the last run left it (``targets.pipeline``)."""
+    if runs:
+        return "ran", "the catalog shows a run of it"
+    mine = record if record and record.get("name") == name and record.get("made_by", "scanner") == "scanner" else None
+    triggered = _when((mine or {}).get("last_trigger_at"))
+    if runs is False:
+        now = now or datetime.now(timezone.utc)
+        if triggered is not None and now - triggered < FIRST_RUN_GRACE:
+            return "started", (f"first run triggered {mine['last_trigger_at']}; the catalog shows no run of it yet")
+        return "due", "the catalog shows no run of it"
+    if mine is None:
+        return "unknown", "neither the catalog nor the inventory says whether it ever ran"
+    if triggered is not None:
+        return "started", f"the inventory records its first run triggered {mine['last_trigger_at']}"
+    return "due", "the inventory records no trigger of it"
+
+
+def _when(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def paused(pipeline: dict[str, Any] | None) -> bool:
+    """A person paused or disabled the pipeline in the catalog."""
+    pipeline = pipeline or {}
+    return pipeline.get("enabled") is False or bool((pipeline.get("airflowConfig") or {}).get("pausePipeline"))

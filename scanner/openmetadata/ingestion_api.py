@@ -73,12 +73,13 @@ class IngestionApi:
 
     # -- pipelines ----------------------------------------------------------------------------------
     def metadata_pipelines(self, service_fqn: str) -> list[dict[str, Any]]:
-        """The service's metadata pipelines (the listing filter is an FQN prefix: keep only this service's)."""
+        """The service's metadata pipelines (the listing filter is an FQN prefix: keep only this service's), each
+        with its recent runs (``pipelineStatuses``: a list on 2.x, one object on 1.x, absent when it has none)."""
         found: list[dict[str, Any]] = []
         after: str | None = None
         for _ in range(1000):
             query = (f"?service={quote(service_fqn, safe='')}&pipelineType=metadata&serviceType=dashboardService"
-                     f"&limit={PAGE}&include=non-deleted")
+                     f"&fields=pipelineStatuses&limit={PAGE}&include=non-deleted")
             if after:
                 query += f"&after={quote(after, safe='')}"
             resp = self.client.call("GET", PIPELINES + query)
@@ -103,9 +104,12 @@ class IngestionApi:
         resp = self.client.call("POST", f"{PIPELINES}/trigger/{quote(pipeline_id, safe='')}")
         return _answer(self.client.json_body(resp))
 
-    def statuses(self, pipeline_fqn: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
-        """The pipeline's run statuses between the two times, newest first."""
+    def statuses(self, pipeline_fqn: str, start_ms: int, end_ms: int, *, limit: int | None = None
+                 ) -> list[dict[str, Any]]:
+        """The pipeline's run statuses between the two times, newest first (at most `limit`)."""
         path = f"{PIPELINES}/{quote(pipeline_fqn, safe='')}/pipelineStatus?startTs={start_ms}&endTs={end_ms}"
+        if limit is not None:
+            path += f"&limit={limit}"
         resp = self.client.call("GET", path)
         body = self.client.json_body(resp)
         data = body.get("data") if isinstance(body, dict) else None
