@@ -35,10 +35,31 @@ environment:
   OPENMETADATA_HOST, OPENMETADATA_JWT_TOKEN, OPENMETADATA_VERIFY_SSL, OPENMETADATA_CA_BUNDLE
                        the catalog (without a host, nothing is registered)
   SCANNER_CONFIG       config file (default ./config.toml when present)
-  SCANNER_INVENTORY    inventory file (default ~/.local/state/scanner/inventory.sqlite3)
+  SCANNER_INVENTORY    inventory file (default $XDG_STATE_HOME/scanner/inventory.sqlite3, with
+                       ~/.local/state when XDG_STATE_HOME is unset or not absolute; macOS:
+                       ~/Library/Application Support/scanner/, Windows: %LOCALAPPDATA%\\scanner\\)
   plugin variables     see `scanner plugins` (e.g. SUPERSET_URL, SUPERSET_URL__FINANCE)
   NO_COLOR             plain output
 """
+
+
+DISCOVER_EXIT_CODES = """\
+exit codes:
+  0    everything listed is usable as it is; a problem that does not come from your
+       settings (a third-party source that is disabled, a namespace the account may
+       not list, a source that failed) is listed but does not change the code
+  1    a problem in your own settings is listed: a declared target (TOML [[targets]]
+       or environment) with invalid settings, or a [[credentials]] table that cannot
+       be used; the rest is still identified and listed
+  2    usage or configuration error that stops discovery before it starts (bad flags,
+       TOML syntax, bad [discovery] or [discovery.kubernetes] settings)
+  130  interrupted
+"""
+
+MAX_EVERY_S = 365 * 24 * 3600
+"""The longest --every interval: a year. Longer is a typo (and beyond what the clock arithmetic handles)."""
+MAX_JITTER = 0.5
+DEFAULT_JITTER = 0.1
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -109,9 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--verify-in-catalog", action="store_true", default=None,
                       help="run the catalog's own test connection for each registered service and show its steps")
     scan.add_argument("--every", metavar="DURATION", type=_duration,
-                      help="run again every DURATION (e.g. 15m, 1h, 90s) until SIGTERM/SIGINT")
-    scan.add_argument("--jitter", type=float, default=0.1, metavar="FRACTION",
-                      help="spread each --every wait by up to this fraction (default 0.1)")
+                      help="run again every DURATION (e.g. 15m, 1h, 90s; 1s to 365 days) until SIGTERM/SIGINT, "
+                      "then exit 0 (each run's outcome is in its report); a second signal during a run: 130")
+    scan.add_argument("--jitter", type=_jitter, metavar="FRACTION",
+                      help=f"with --every: spread each wait by up to this fraction of the interval, from 0 to "
+                      f"{MAX_JITTER:g} (default {DEFAULT_JITTER:g})")
+    scan.set_defaults(usage_error=scan.error)  # for the checks that need more than one flag (main)
 
     plugins = sub.add_parser("plugins", help="list installed plugins and the variables they read")
     _common(plugins)
@@ -137,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--platform", action="append", metavar="NAME",
                       help="only this platform's stand-in (repeatable; default: all of them)")
     demo.add_argument("--with-failures", action="store_true",
-                      help="add a Looker target with a wrong secret and a Superset URL that is not Superset")
+                      help="add a Looker target with a wrong secret, a Superset URL that is really Tableau and a "
+                      "Redash URL that is really Metabase (each when those stand-ins run)")
     demo.add_argument("--output", choices=("table", "json"), default="table", help="report format (default table)")
     demo.add_argument("--dry-run", action="store_true", help="plan only: register nothing")
     demo.add_argument("--ingest", action="store_true",
@@ -147,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     found = sub.add_parser(
         "discover", help="list the BI instances the sources find, identified without sending any credential",
+        epilog=DISCOVER_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Collect candidates from every configured source (the declared targets, [discovery] hosts, "
         "[discovery.kubernetes]), identify each with the platforms' own unauthenticated fingerprints, and say which "
         "credential would apply. No credential is sent and nothing is written to the catalog.",
@@ -164,29 +190,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _inventory_flags(parser: argparse.ArgumentParser, with_disable: bool = True) -> None:
     parser.add_argument("--inventory", metavar="FILE",
-                        help="inventory file (default: $SCANNER_INVENTORY, "
-                        "else ~/.local/state/scanner/inventory.sqlite3)")
+                        help="inventory file (default: $SCANNER_INVENTORY, else "
+                        "$XDG_STATE_HOME/scanner/inventory.sqlite3, with ~/.local/state when XDG_STATE_HOME is unset)")
     if with_disable:
         parser.add_argument("--no-inventory", dest="inventory_enabled", action="store_false", default=None,
                             help="record nothing (no drift, no history, no prune)")
 
 
 def _duration(text: str) -> float:
-    """``90s``, ``15m``, ``1h30m``, ``2h`` or plain seconds -> seconds (at least 1)."""
+    """``90s``, ``15m``, ``1h30m``, ``2h`` or plain seconds -> seconds (1 s to `MAX_EVERY_S`)."""
     import re
 
     raw = text.strip().lower()
-    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", raw)
-    if raw.replace(".", "", 1).isdigit():
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", raw, re.ASCII)
+    if re.fullmatch(r"\d+\.?\d*|\.\d+", raw, re.ASCII):
         seconds = float(raw)
     elif match and any(match.groups()):
         h, m, sec = (int(g) if g else 0 for g in match.groups())
         seconds = h * 3600 + m * 60 + sec
     else:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 15m, 1h30m)")
+        raise argparse.ArgumentTypeError(f"{_cut(text)!r} is not a duration (e.g. 90s, 15m, 1h30m)")
     if seconds < 1:
         raise argparse.ArgumentTypeError("the interval must be at least 1s")
+    if seconds > MAX_EVERY_S:
+        raise argparse.ArgumentTypeError(f"{_cut(text)!r} is longer than the longest interval, 365 days "
+                                         f"({MAX_EVERY_S // 3600}h)")
     return seconds
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    """A flag's value as echoed in its error: cut, so a pasted wall of digits stays one short line."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _jitter(text: str) -> float:
+    """A fraction from 0 to `MAX_JITTER` (a finite number: ``nan`` and ``inf`` are refused)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_JITTER:  # NaN fails it too
+        raise argparse.ArgumentTypeError(f"{_cut(text)!r} is not a number from 0 to {MAX_JITTER:g} "
+                                         "(a fraction of the --every interval, e.g. 0.1)")
+    return value
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -284,7 +332,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
             return once(settings, stop)
     from scanner.watch import run_every
 
-    return run_every(args.every, args.jitter, once, first_settings=settings, reload=lambda: _load(args))
+    jitter = DEFAULT_JITTER if args.jitter is None else args.jitter
+    return run_every(args.every, jitter, once, first_settings=settings, reload=lambda: _load(args), quiet=args.quiet)
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -345,6 +394,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from scanner.report import write_rows
 
     result = discover_instances(_load(args), registry.discover())
+    # exit 1 when a listed problem is in the user's own settings (an invalid target, a [[credentials]] table), as
+    # `scan` fails for the same input; a disabled source or a namespace the account may not list leaves it at 0
+    code = int(ExitCode.FAILURES) if any(p.in_settings for p in result.problems) else int(ExitCode.OK)
     rows = [{"url": f.candidate.url, "origin": f.candidate.origin, "note": f.candidate.note,
              "platform": f.identified.platform if f.identified else None,
              "base_url": f.identified.url if f.identified else None,
@@ -355,7 +407,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
                    "problems": [{"origin": p.origin, "message": p.message, "hint": p.hint} for p in result.problems]},
                   sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return int(ExitCode.OK)
+        return code
     console = Console(highlight=False)
     identified = [r for r in rows if r["platform"]]
     write_rows(console, ("address", "platform", "version", "origin", "credential"),
@@ -365,7 +417,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     for problem in result.problems:
         console.print(f"! {problem.origin}: {problem.message}" + (f" ({problem.hint})" if problem.hint else ""),
                       markup=False)
-    return int(ExitCode.OK)
+    return code
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -464,6 +516,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return int(ExitCode.USAGE)
+    if args.command == "scan" and args.jitter is not None and args.every is None:
+        # a flag that only means something with another one is refused, as argparse refuses flags that
+        # exclude each other: ignored, it would hide that the command runs once instead of looping
+        args.usage_error("argument --jitter: only with --every (it spreads the wait between runs)")
     _setup_logging(args.verbose, args.quiet)
     try:
         return COMMANDS[args.command](args)

@@ -128,7 +128,7 @@ def test_a_bad_credentials_table_is_a_problem_for_discover_and_stops_scan_with_o
         (tmp_path / "config.toml").write_text(f"[discovery]\nhosts = ['127.0.0.1']\nports = [9]\n"
                                               f"[[credentials]]\n{body}\n")
         found = run_cli("discover", "--output", "json")
-        assert found.code == 0, (body, found.stderr)
+        assert found.code == 1, (body, found.stderr)  # the user's own settings are wrong, as for scan
         [problem] = json.loads(found.stdout)["problems"]
         assert problem["origin"].endswith(f"[[credentials]]{where}") and words in " ".join(
             (problem["message"], f"({problem['hint']})")), (body, problem)

@@ -25,3 +25,4 @@ class Problem:
     origin: str
     message: str
     hint: str = ""
+    in_settings: bool = False  # the user's own settings are wrong (an invalid target, a [[credentials]] table)

@@ -59,7 +59,11 @@ def declared_candidates(settings: Settings, plugins: Mapping[str, Plugin],
     candidates, problems = [], []
     for target in collect(settings, [PluginEntry(n, "", p) for n, p in plugins.items()]):
         if isinstance(target, Rejected):
-            problems.append(Problem(target.origin, str(target.error)))
+            error = target.error
+            message = error.message if isinstance(error, ConfigError) else str(error)
+            hint = (error.hint or "") if isinstance(error, ConfigError) else ""
+            where = error.where if isinstance(error, ConfigError) and error.where else target.origin
+            problems.append(Problem(where, message, hint, in_settings=True))
         elif target.url:
             candidates.append(Candidate(target.url, target.origin, platform_hint=target.platform, note=DECLARED))
     return candidates, problems
@@ -159,7 +163,8 @@ def discover_instances(settings: Settings, entries: list[PluginEntry], *,
         result.problems.extend(problems)
         log.info("source %s: %d candidate(s) in %.2fs", name, len(found), time.monotonic() - started)
     toml_sets, errors = from_toml(settings.credentials, plugins)
-    result.problems.extend(Problem(e.where or "[[credentials]]", e.message, e.hint or "") for e in errors)
+    result.problems.extend(Problem(e.where or "[[credentials]]", e.message, e.hint or "", in_settings=True)
+                           for e in errors)
     sets: list[CredentialSet] = [*toml_sets, *from_environment(plugins, settings.env, settings.env_source)]
     result.credentials = {s.origin: s for s in sets}
     can_identify = identifiable(plugins)
