@@ -439,6 +439,10 @@ def _print_config(settings, output: str) -> int:
         for t in collect(settings, registry.discover())
     ]
     invalid = int(ExitCode.FAILURES) if any(t["error"] for t in target_rows) else int(ExitCode.OK)
+    rows += _discovery_rows(settings.discovery, f"{settings.config_name}:[discovery]", "discovery")
+    credential_rows = [{"where": c.where, "platform": c.values.get("platform"), "hosts": c.values.get("hosts"),
+                        "keys": sorted(k for k in c.values if k not in ("platform", "hosts"))}  # values may be secret
+                       for c in settings.credentials]
     if output == "json":
         json.dump({
             "format_version": 1,
@@ -446,6 +450,7 @@ def _print_config(settings, output: str) -> int:
             "env_file": str(settings.env_file) if settings.env_file else None,
             "settings": [{"key": k, "value": v, "source": s} for k, v, s in rows],
             "targets": target_rows,
+            "credentials": credential_rows,
         }, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return invalid
@@ -458,7 +463,27 @@ def _print_config(settings, output: str) -> int:
     shown = [(t["service_name"], t["platform"], (t["url"] or "-") + (f" invalid: {t['error']}" if t["error"] else ""),
               t["origin"]) for t in target_rows]
     write_rows(console, ("service", "platform", "url", "declared in"), shown, title="targets")
+    if credential_rows:
+        write_rows(console, ("platform", "hosts", "keys (values hidden)", "declared in"),
+                   [(str(c["platform"]), ", ".join(map(str, c["hosts"] or [])), ", ".join(c["keys"]), c["where"])
+                    for c in credential_rows], title="credentials")
     return invalid
+
+
+def _discovery_rows(table: Any, source: str, prefix: str) -> list[tuple[str, str, str]]:
+    """``[discovery]`` and its sub-tables as written, one row per key (``discovery.kubernetes.namespaces``)."""
+    import json
+
+    from scanner.secrets import redact
+
+    rows: list[tuple[str, str, str]] = []
+    for key, value in (table or {}).items():
+        if isinstance(value, dict):
+            rows += _discovery_rows(value, f"{source[:-1]}.{key}]", f"{prefix}.{key}")
+        else:
+            rows.append((f"{prefix}.{key}", redact(json.dumps(value) if not isinstance(value, str) else value),
+                         f"{source}.{key}"))
+    return rows
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

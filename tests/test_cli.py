@@ -107,3 +107,20 @@ def test_no_targets_says_how_to_add_some(run_cli):
     result = run_cli("scan")
     assert result.code == 0
     assert "No targets found" in result.stdout and "[[targets]]" in result.stdout
+
+
+def test_config_shows_discovery_and_credentials_without_their_secrets(run_cli, tmp_path):
+    (tmp_path / "config.toml").write_text(
+        "[discovery]\nhosts = ['127.0.0.1']\nports = [9]\n[discovery.kubernetes]\nnamespaces = ['bi']\n"
+        "[[credentials]]\nplatform = 'superset'\nhosts = ['127.0.0.1']\nusername = 'x'\npassword = 'cfg-secret-31'\n")
+    result = run_cli("config", "--output", "json")
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    rows = {r["key"]: (r["value"], r["source"]) for r in doc["settings"]}
+    assert rows["discovery.hosts"] == ('["127.0.0.1"]', "config.toml:[discovery].hosts")
+    assert rows["discovery.kubernetes.namespaces"] == ('["bi"]', "config.toml:[discovery.kubernetes].namespaces")
+    assert doc["credentials"] == [{"where": "config.toml:[[credentials]]#1", "platform": "superset",
+                                   "hosts": ["127.0.0.1"], "keys": ["password", "username"]}]
+    table = run_cli("config", env={"COLUMNS": "200"})
+    assert "discovery.ports" in table.stdout and "password, username" in table.stdout
+    assert "cfg-secret-31" not in result.stdout + table.stdout + result.stderr + table.stderr
