@@ -161,7 +161,8 @@ def _run_scan(settings: Settings, entries: list[PluginEntry], *, targets, on_sta
         on_start(len(targets))
     result.platforms = sorted(select_plugins(entries, settings.scan.platforms))
     plugins = {e.name: e.plugin for e in entries if e.plugin is not None}
-    catalog = CatalogClient(settings.catalog) if settings.catalog.host else None
+    catalog_end = run_started + settings.scan.run_deadline if settings.scan.run_deadline else None  # = run_end
+    catalog = CatalogClient(settings.catalog, deadline=catalog_end) if settings.catalog.host else None
     try:
         if catalog is not None:
             version = catalog.server_version()

@@ -3,9 +3,11 @@
 - Base URL from ``OPENMETADATA_HOST`` with or without ``/api``; ``Authorization: Bearer <jwt>``.
 - Retries with backoff for 429/502/503/504 and connection errors, honouring ``Retry-After``
   (urllib3's `Retry`, capped so a hostile header cannot stall the run). PUT is an upsert, so a
-  retried PUT cannot create a duplicate.
+  retried PUT cannot create a duplicate. With a run deadline, no wait goes past it, and once it has
+  passed a call is not retried: the last answer (or failure) is reported, saying so.
 - Every error becomes one `CatalogError` line with the method, the path really requested, the status
-  and the server's own ``message``. No token, no body with secrets, ever appears in it.
+  and the server's own ``message``; a call that got no answer says what broke (refused, name not
+  found, reset, closed, timed out...). No token, no body with secrets, ever appears in it.
 - Surprises are named, never crashed on: a 200 that is HTML (an SSO login page), JSON of the wrong
   shape, a redirect (reported with its ``Location``, never followed: the token goes nowhere else),
   https on a port that speaks plain http, and paging that never ends (a repeated cursor, an empty
@@ -14,9 +16,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json as jsonlib
 import logging
 import re
+import socket
 import ssl
 import threading
 import time
@@ -43,12 +47,70 @@ MAX_LIST_PAGES = 10_000  # a listing whose first page gives no total stops here
 HOST_HINT = "check OPENMETADATA_HOST"
 
 
+class DeadlineReached(urllib3.exceptions.MaxRetryError):
+    """A retry was due, but the run deadline had passed; `reason` is the last failure."""
+
+
 class _CappedRetry(Retry):
-    """urllib3 Retry whose Retry-After wait is capped."""
+    """urllib3 Retry whose waits are capped: Retry-After at `MAX_RETRY_AFTER`, and every wait (Retry-After
+    or backoff) at what is left before `deadline` (``time.monotonic()``, None: no deadline). Once the
+    deadline has passed, a retry that is due is not made: urllib3 hands back the last answer (a retried
+    status) or raises `DeadlineReached` (a failed connection). A retry budget that runs out sets
+    ``retried`` on urllib3's `MaxRetryError`, for the message."""
+
+    def __init__(self, *args: Any, deadline: float | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def new(self, **kw: Any) -> _CappedRetry:  # urllib3 makes a new Retry at every attempt
+        kw.setdefault("deadline", self.deadline)
+        return super().new(**kw)
+
+    def left(self) -> float | None:
+        """Seconds before the deadline (0 once passed), or None without one."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def _within(self, wait: float) -> float:
+        left = self.left()
+        return wait if left is None else min(wait, left)
 
     def get_retry_after(self, response):  # type: ignore[override]
         value = super().get_retry_after(response)
-        return None if value is None else min(value, MAX_RETRY_AFTER)
+        return None if value is None else self._within(min(value, MAX_RETRY_AFTER))
+
+    def get_backoff_time(self) -> float:
+        return self._within(super().get_backoff_time())
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,  # type: ignore[override]
+                  _stacktrace=None):
+        try:  # raises when no retry is due (retries spent, or a failure not worth retrying)
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        except urllib3.exceptions.MaxRetryError as exc:
+            exc.retried = len(self.history)  # type: ignore[attr-defined]
+            raise
+        if self.left() == 0:
+            reason = error or urllib3.exceptions.ResponseError(
+                urllib3.exceptions.ResponseError.SPECIFIC_ERROR.format(status_code=response.status) if response
+                else urllib3.exceptions.ResponseError.GENERIC_ERROR)
+            cut = DeadlineReached(_pool, url, reason)  # type: ignore[arg-type]
+            cut.retried = len(self.history)  # type: ignore[attr-defined]
+            raise cut
+        return retry
+
+    def stopped_by_deadline(self, method: str, raw: urllib3.BaseHTTPResponse) -> bool:
+        """Whether urllib3 handed back `raw`, an answer it retries, only because the deadline had passed
+        (rather than because the retries were spent)."""
+        retried = len(getattr(raw.retries, "history", ()) or ())
+        return (self.left() == 0 and isinstance(self.total, int) and retried < self.total
+                and self.is_retry(method, raw.status, bool(raw.headers.get("Retry-After"))))
+
+
+def _retries(count: int, *, deadline: bool = False) -> str:
+    """`` (after 2 retries)``, ``(not retried: run deadline reached)``... for a message; "" when nothing to say."""
+    done = f"after {count} retr{'y' if count == 1 else 'ies'}"
+    if deadline:
+        return f" ({done}; run deadline reached)" if count else " (not retried: run deadline reached)"
+    return f" ({done})" if count else ""
 
 
 def quote_name(name: str) -> str:
@@ -69,15 +131,16 @@ class PutResult:
 class Response:
     """What the catalog answered: status, headers, body (read whole), and the request it answers."""
 
-    __slots__ = ("status_code", "headers", "content", "reason", "method", "url", "retried")
+    __slots__ = ("status_code", "headers", "content", "reason", "method", "url", "retried", "deadline_cut")
 
-    def __init__(self, raw: urllib3.BaseHTTPResponse, method: str, url: str):
+    def __init__(self, raw: urllib3.BaseHTTPResponse, method: str, url: str, retry: _CappedRetry | None = None):
         self.status_code = raw.status
         self.headers = raw.headers  # case-insensitive
         self.content = raw.data or b""
         self.reason = raw.reason or ""
         self.method, self.url = method, url
         self.retried = len(getattr(raw.retries, "history", ()) or ())
+        self.deadline_cut = retry is not None and retry.stopped_by_deadline(method, raw)
 
     def json(self) -> Any:
         """The body as JSON; ValueError when it is not."""
@@ -90,7 +153,8 @@ class CatalogClient:
     urllib3 rather than requests: a catalog call costs about half the CPU (0.25 ms against 0.55 ms for a
     PUT), and at catalog concurrency 32 a registration run is CPU-bound (issue 17)."""
 
-    def __init__(self, settings: CatalogSettings):
+    def __init__(self, settings: CatalogSettings, *, deadline: float | None = None):
+        """`deadline`: the run's end (``time.monotonic()``); no retry waits past it, none is made after it."""
         if not settings.host or not settings.jwt_token:
             raise ValueError("CatalogClient needs a host and a token")
         self.host = api_base(settings.host)
@@ -112,7 +176,7 @@ class CatalogClient:
             status=settings.retries, other=0, status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET", "PUT", "DELETE"}), backoff_factor=0.5,
             backoff_max=10.0, respect_retry_after_header=True, raise_on_status=False,
-            raise_on_redirect=False, redirect=0,
+            raise_on_redirect=False, redirect=0, deadline=deadline,
         )
         self._pool_size = max(4, settings.concurrency)
         self._pool: urllib3.PoolManager | None = None
@@ -153,15 +217,14 @@ class CatalogClient:
             raise CatalogError(f"catalog {self.host}: {exc}") from None
         except urllib3.exceptions.HTTPError as exc:
             raise CatalogError(self._transport_line(method, shown, exc)) from None
-        resp = Response(raw, method, url)
+        resp = Response(raw, method, url, self.retry)
         if resp.status_code in ok:
             return resp
         if 300 <= resp.status_code < 400:
             raise CatalogError(_redirect_line(method, url, shown, resp, self.host), status=resp.status_code)
         message = _server_message(resp)
-        line = f"catalog {method} {shown} -> {resp.status_code}: {message}"
-        if resp.retried:
-            line += f" (after {resp.retried} retries)"
+        line = f"catalog {method} {shown} -> {resp.status_code}: {message}" + _retries(resp.retried,
+                                                                                    deadline=resp.deadline_cut)
         if resp.status_code in (401, 403):
             raise CatalogAuthError(line + " (check OPENMETADATA_JWT_TOKEN and its roles)", status=resp.status_code)
         if resp.status_code == 404 and path == "/system/version":
@@ -170,23 +233,53 @@ class CatalogClient:
         raise CatalogError(line, status=resp.status_code)
 
     def _transport_line(self, method: str, shown: str, exc: BaseException) -> str:
-        """One line for a request that got no HTTP answer (after urllib3's retries)."""
-        reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason else exc
-        if isinstance(reason, urllib3.exceptions.SSLError | ssl.SSLError) or "SSL" in type(reason).__name__:
-            line = _tls_line(self.host, reason)
-            return line.replace(f"catalog {self.host}", f"catalog {self.host}{self.via}", 1)
-        if isinstance(reason, urllib3.exceptions.ResponseError):  # too many error responses
-            return f"catalog {method} {shown}: gave up after retries ({_short(reason)})"
-        if isinstance(reason, urllib3.exceptions.ReadTimeoutError):
-            return f"catalog {method} {shown}: no answer within {self.timeout[1]:g}s"
-        if isinstance(reason, urllib3.exceptions.ProxyError):
-            return f"catalog {self.host} unreachable{self.via}: the proxy failed ({_short(reason)})"
-        # NewConnectionError is a ConnectTimeoutError too (urllib3 2): ask for it first
-        if isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ProtocolError | OSError):
-            return f"catalog {self.host} unreachable{self.via}: {_short(reason)}"
-        if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
-            return f"catalog {self.host} unreachable{self.via}: no connection within {self.timeout[0]:g}s"
-        return f"catalog {method} {shown}: {_short(reason)}"
+        """One line for a request that got no HTTP answer (after urllib3's retries): what broke, from the
+        exceptions' chain (not from their text, which urllib3 nests in reprs)."""
+        chain = _chain(exc)
+        u3 = urllib3.exceptions
+        cut = isinstance(exc, DeadlineReached)
+        note = _retries(getattr(exc, "retried", 0), deadline=cut)
+        unreachable = f"catalog {self.host} unreachable{self.via}: "
+        where = f"catalog {self.host}{self.via}: "
+        request = f"{method} {shown}"
+        proxy = _first(chain, u3.ProxyError)
+        if proxy is not None:
+            inner = _chain(proxy.original_error) if isinstance(proxy.original_error, BaseException) else []
+            return unreachable + f"the proxy failed ({_connect_failure(inner) or _plain(inner or chain)})" + note
+        if _first(chain, ssl.SSLEOFError) or any("EOF occurred" in str(e) or "UNEXPECTED_EOF" in str(e)
+                                                 for e in chain if isinstance(e, ssl.SSLError | u3.SSLError)):
+            return where + f"the server closed the connection during the TLS handshake for {request}" + note
+        tls = _first(chain, u3.SSLError, ssl.SSLError, ssl.CertificateError)
+        if tls is not None:
+            return _tls_line(self.host, tls).replace(f"catalog {self.host}", f"catalog {self.host}{self.via}", 1)
+        if isinstance(chain[-1], u3.ResponseError):  # too many error responses
+            return f"catalog {request}: gave up after retries ({_short(chain[-1])})"
+        # before a connection was made: the catalog is unreachable (the line a closed port has always given)
+        failure = _connect_failure(chain)
+        if failure:
+            return unreachable + failure + (note if cut else "")
+        if _first(chain, u3.ConnectTimeoutError):  # NewConnectionError is one too: _connect_failure came first
+            return unreachable + f"no connection within {self.timeout[0]:g}s" + (note if cut else "")
+        # after it: what broke, during which request
+        if _first(chain, u3.ReadTimeoutError, TimeoutError):
+            return f"catalog {request}: no answer within {self.timeout[1]:g}s" + note
+        if _first(chain, http.client.RemoteDisconnected):  # a ConnectionResetError too: ask for it first
+            hint = " (if that port speaks TLS, use https://)" if self.api.startswith("http:") else ""
+            return where + f"the server closed the connection without answering {request}{hint}" + note
+        if _first(chain, ConnectionResetError):
+            return where + f"the connection was reset during {request}" + note
+        if _first(chain, ConnectionAbortedError):
+            return where + f"the connection was aborted during {request}" + note
+        if _first(chain, BrokenPipeError):
+            return where + f"the server closed the connection while {request} was being sent" + note
+        if _first(chain, http.client.IncompleteRead, u3.IncompleteRead):
+            return where + f"the connection closed before the whole answer to {request} arrived" + note
+        if _first(chain, http.client.HTTPException):  # BadStatusLine, LineTooLong...
+            return where + f"the answer to {request} is not HTTP; {HOST_HINT}" + note
+        broken = _first(chain, OSError)
+        if isinstance(broken, OSError) and broken.strerror:
+            return where + f"{_lower(broken.strerror)} during {request}" + note
+        return f"catalog {request}: {_short(chain[-1])}" + note
 
     @staticmethod
     def json_body(resp: Response) -> Any:
@@ -507,6 +600,56 @@ def _server_message(resp: Response) -> str:
     if isinstance(body, dict | list):
         return f"{reason} (no 'message' in the body)"
     return f"{reason}, {_not_json(resp, error=True)}"
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """`exc` then what caused it, outermost first: urllib3's wrappers (`MaxRetryError.reason`,
+    ``ProtocolError("Connection aborted.", cause)``) and Python's ``__cause__``/``__context__``."""
+    chain: list[BaseException] = []
+    while exc is not None and len(chain) < 12 and all(exc is not seen for seen in chain):
+        chain.append(exc)
+        if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+            exc = exc.reason
+        elif (isinstance(exc, urllib3.exceptions.ProtocolError) and len(exc.args) > 1
+              and isinstance(exc.args[1], BaseException)):
+            exc = exc.args[1]
+        else:
+            exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return chain
+
+
+def _first(chain: list[BaseException], *kinds: type[BaseException]) -> BaseException | None:
+    return next((e for e in chain if isinstance(e, kinds)), None)
+
+
+def _connect_failure(chain: list[BaseException]) -> str | None:
+    """Why no connection was made (the name not found, refused, no route...), or None when one was."""
+    u3 = urllib3.exceptions
+    if _first(chain, socket.gaierror, u3.NameResolutionError):
+        named = _first(chain, u3.NameResolutionError)
+        host = getattr(getattr(named, "conn", None), "host", None)
+        return f"the host name {host + ' ' if host else ''}was not found (DNS); check OPENMETADATA_HOST"
+    if _first(chain, ConnectionRefusedError):
+        return "connection refused"
+    if not _first(chain, u3.NewConnectionError):
+        return None
+    if _first(chain, TimeoutError):
+        return None  # the caller names the connect timeout
+    cause = _first(chain, OSError)
+    if isinstance(cause, OSError) and cause.strerror:
+        return _lower(cause.strerror)  # network is unreachable, no route to host...
+    return _short(chain[-1])
+
+
+def _plain(chain: list[BaseException]) -> str:
+    """The innermost failure in its own words (an OS error's text), not a wrapper's repr."""
+    last = chain[-1]
+    text = last.strerror if isinstance(last, OSError) and last.strerror else str(last)
+    return _lower(clip(" ".join(text.split()), 200)) or type(last).__name__
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _short(exc: BaseException) -> str:
