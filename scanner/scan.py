@@ -161,8 +161,8 @@ def _run_scan(settings: Settings, entries: list[PluginEntry], *, targets, on_sta
         on_start(len(targets))
     result.platforms = sorted(select_plugins(entries, settings.scan.platforms))
     plugins = {e.name: e.plugin for e in entries if e.plugin is not None}
-    catalog_end = run_started + settings.scan.run_deadline if settings.scan.run_deadline else None  # = run_end
-    catalog = CatalogClient(settings.catalog, deadline=catalog_end) if settings.catalog.host else None
+    run_end = run_started + settings.scan.run_deadline if settings.scan.run_deadline else None
+    catalog = CatalogClient(settings.catalog, deadline=run_end) if settings.catalog.host else None
     try:
         if catalog is not None:
             version = catalog.server_version()
@@ -172,7 +172,6 @@ def _run_scan(settings: Settings, entries: list[PluginEntry], *, targets, on_sta
         scan = settings.scan
 
         gate = _HostGate(scan.per_host)
-        run_end = run_started + scan.run_deadline if scan.run_deadline else None
 
         known = _known_services(catalog, len(targets), run_end) if catalog is not None else None
 
